@@ -1,0 +1,5 @@
+"""`python -m ecslab` runs the CLI."""
+
+from ecslab.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per AWS service; botocore errors do not leak past them."""

@@ -1,0 +1,161 @@
+"""One boto3 session per invocation, its clients cached, and botocore errors translated.
+
+`Aws.client(name)` gives a client with adaptive retries (throttling must not fail a
+deploy) and the configured endpoint. `aws_errors()` turns the failures every AWS call can
+meet (no credentials, unknown profile, unreachable endpoint, access denied, any other
+ClientError) into ecslab's own errors with a hint. Service modules call AWS inside it so
+that botocore's exceptions never leak past them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ecslab.errors import AwsError, ConfigError
+
+if TYPE_CHECKING:
+    import boto3
+
+    from ecslab.config import Config
+
+USER_AGENT = "ecslab"
+MAX_ATTEMPTS = 10
+
+
+class Aws:
+    """The AWS side of one invocation: a session and its cached clients."""
+
+    def __init__(self, config: Config, session: boto3.Session | None = None) -> None:
+        self._config = config
+        self._session = session
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def session(self) -> boto3.Session:
+        if self._session is None:
+            self._session = make_session(self._config)
+        return self._session
+
+    @property
+    def region(self) -> str:
+        region = self.session.region_name
+        if not region:
+            raise ConfigError(
+                "no AWS region is set",
+                "pass --region, set ECSLAB_REGION or AWS_REGION, "
+                "or add region to ecslab.yaml or your AWS profile",
+                key="region",
+            )
+        return region
+
+    def client(self, service: str) -> Any:
+        """A cached boto3 client for `service`, with adaptive retries."""
+        if service not in self._clients:
+            from botocore.config import Config as BotoConfig
+
+            retry_config = BotoConfig(
+                retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+                user_agent_extra=USER_AGENT,
+                connect_timeout=10,
+                read_timeout=60,
+            )
+            with aws_errors():
+                self._clients[service] = self.session.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=self.region,
+                    endpoint_url=self._config.endpoint_url,
+                    config=retry_config,
+                )
+        return self._clients[service]
+
+
+def make_session(config: Config) -> boto3.Session:
+    """A boto3 Session for the configured profile and region."""
+    import boto3
+
+    with aws_errors():
+        return boto3.Session(profile_name=config.profile, region_name=config.region)
+
+
+def error_code(error: Exception) -> str:
+    """The AWS error code of a botocore ClientError, or ''."""
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def error_message(error: Exception) -> str:
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Message", "")) or str(error)
+
+
+_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+_BAD_CREDENTIALS = (
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "AuthFailure",
+)
+
+
+@contextmanager
+def aws_errors(action: str | None = None) -> Iterator[None]:
+    """Translate botocore failures raised inside the block into ecslab errors.
+
+    `action` names what was being done ("create the ECS service-linked role"), so a
+    denied call says which permission is missing.
+    """
+    from botocore import exceptions as bx
+
+    try:
+        yield
+    except bx.ProfileNotFound as exc:
+        raise ConfigError(
+            f"AWS profile '{exc.kwargs.get('profile')}' is not in your AWS config",
+            "list profiles with `aws configure list-profiles`, or fix --profile / AWS_PROFILE",
+            key="profile",
+        ) from exc
+    except (bx.NoCredentialsError, bx.PartialCredentialsError) as exc:
+        raise AwsError(
+            "no AWS credentials found",
+            "run `aws configure` or `aws sso login`, or set AWS_PROFILE, "
+            "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        ) from exc
+    except (bx.EndpointConnectionError, bx.ConnectTimeoutError) as exc:
+        url = getattr(exc, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
+        raise AwsError(
+            f"cannot reach {url}",
+            "check your network, the region, and --endpoint-url / AWS_ENDPOINT_URL "
+            "(for the local sandbox: is it running?)",
+        ) from exc
+    except bx.NoRegionError as exc:
+        raise ConfigError(
+            "no AWS region is set",
+            "pass --region, or set ECSLAB_REGION or AWS_REGION",
+            key="region",
+        ) from exc
+    except bx.ClientError as exc:
+        raise _client_error(exc, action) from exc
+    except bx.BotoCoreError as exc:
+        raise AwsError(f"AWS call failed: {exc}") from exc
+
+
+def _client_error(exc: Exception, action: str | None) -> AwsError:
+    code = error_code(exc)
+    message = error_message(exc)
+    operation = getattr(exc, "operation_name", "an AWS call")
+    doing = f" to {action}" if action else ""
+    if code in _ACCESS_DENIED:
+        return AwsError(
+            f"AWS denied {operation}{doing}: {message}",
+            "ask your administrator for that permission, or use a profile that has it",
+        )
+    if code in _BAD_CREDENTIALS:
+        return AwsError(
+            f"AWS rejected your credentials ({code}): {message}",
+            "refresh them (`aws sso login`, new access keys) or pick another profile",
+        )
+    return AwsError(f"{operation} failed{doing}: {code}: {message}")

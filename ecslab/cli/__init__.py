@@ -1,0 +1,215 @@
+"""The `ecslab` command: global options, command registration, and the exit-code boundary.
+
+`main()` is the only place that turns exceptions into exit codes and messages; commands
+raise `EcslabError`s and never call `sys.exit` themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from ecslab import __version__
+from ecslab.cli.state import CliState
+from ecslab.errors import EcslabError, ExitCode, NothingToDo, UsageError, exit_code_for
+from ecslab.steps import STEPS
+
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Run the lab", ("run-all", "step", "plan", "verify")),
+    ("Look around", ("status", "logs", "explain", "config")),
+    ("Clean up", ("destroy",)),
+)
+
+EPILOG = "Lab steps, in order (run one with `ecslab step NAME`):\n\n" + "\n".join(
+    f"  {n}. {info.name:<20} {info.summary}" for n, info in enumerate(STEPS, start=1)
+)
+
+
+class LabGroup(click.Group):
+    """A group that lists commands by section, in the order the lab uses them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        listed: set[str] = set()
+        for title, names in SECTIONS:
+            rows = [
+                (name, self.commands[name].get_short_help_str(limit=80))
+                for name in names
+                if name in self.commands
+            ]
+            listed.update(names)
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+        rest = [
+            (name, cmd.get_short_help_str(limit=80))
+            for name, cmd in self.commands.items()
+            if name not in listed
+        ]
+        if rest:
+            with formatter.section("Other"):
+                formatter.write_dl(rest)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_paragraph()
+        for line in EPILOG.splitlines():
+            formatter.write(line + "\n")
+
+
+@click.group(
+    cls=LabGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Config file (default: ./ecslab.yaml when present). Env: ECSLAB_CONFIG.",
+)
+@click.option("--profile", help="AWS named profile. Env: ECSLAB_PROFILE, AWS_PROFILE.")
+@click.option("--region", help="AWS region, e.g. eu-west-1. Env: ECSLAB_REGION, AWS_REGION.")
+@click.option(
+    "--endpoint-url",
+    metavar="URL",
+    help="Send AWS calls to this endpoint (e.g. a local emulator). "
+    "Env: ECSLAB_ENDPOINT_URL, AWS_ENDPOINT_URL.",
+)
+@click.option(
+    "--project-name",
+    metavar="NAME",
+    help="First part of every AWS name [default: ecslab]. Env: ECSLAB_PROJECT_NAME.",
+)
+@click.option(
+    "--environment",
+    "-e",
+    metavar="ENV",
+    help="Second part of every AWS name [default: dev]. Env: ECSLAB_ENVIRONMENT.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json"]),
+    help="text for people, json for scripts: one JSON object per line "
+    "[default: text]. Env: ECSLAB_OUTPUT.",
+)
+@click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    default=None,
+    help="Answer yes to confirmations; never prompt. Env: ECSLAB_YES.",
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    default=None,
+    help="Show tracebacks and more detail. Env: ECSLAB_DEBUG.",
+)
+@click.option(
+    "--no-color", is_flag=True, default=None, help="No colours. Env: ECSLAB_NO_COLOR, NO_COLOR."
+)
+@click.version_option(__version__, "--version", prog_name="ecslab")
+@click.pass_context
+def cli(ctx: click.Context, /, config_path: str | None, **flags: object) -> None:
+    """Deploy a containerised backend on AWS ECS Fargate, step by step.
+
+    ecslab runs the ECS lab: a CloudFormation stack with an ECR repository, the
+    microsite image built and pushed, then an ECS cluster, a Fargate service behind a
+    load balancer, memory-based autoscaling, and a check that the backend answers with
+    data from its database. Every step checks the real state first, so running it
+    again is safe and continues where it stopped.
+
+    Settings come from flags, then ECSLAB_* environment variables, then ecslab.yaml,
+    then defaults (see `ecslab config`).
+
+    \b
+    Quick start:
+      ecslab run-all            # the whole lab, asking before each change
+      ecslab status             # what is deployed and how it is doing
+      ecslab destroy            # remove it all
+    """
+    state = ctx.ensure_object(CliState)
+    state.set_root_flags(config_path, flags)
+
+
+def _register() -> None:
+    from ecslab.cli import config_cmd, inspect, lab, teardown
+
+    for command in (
+        lab.run_all,
+        lab.step_group,
+        lab.plan,
+        lab.verify,
+        inspect.status,
+        inspect.logs,
+        inspect.explain,
+        config_cmd.config,
+        teardown.destroy,
+    ):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: run the CLI and exit with the code its outcome maps to."""
+    sys.exit(run(argv))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (tests call this)."""
+    state = CliState()
+    try:
+        result = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="ecslab",
+            standalone_mode=False,
+            obj=state,
+        )
+    except click.exceptions.Abort:
+        state.fallback_ui().error(UsageError("interrupted"), ExitCode.INTERRUPTED)
+        return ExitCode.INTERRUPTED
+    except click.ClickException as exc:
+        return _click_error(state, exc)
+    except NothingToDo as exc:
+        return exc.exit_code  # not a failure; the command already said so
+    except EcslabError as exc:
+        state.fallback_ui().error(exc, exc.exit_code)
+        _maybe_traceback(state)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        state.fallback_ui().error(UsageError("interrupted"), ExitCode.INTERRUPTED)
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # a bug: say so plainly, trace only with --debug
+        ui = state.fallback_ui()
+        ui.error(
+            EcslabError(
+                f"internal error: {type(exc).__name__}: {exc}",
+                "this is a bug in ecslab; run again with --debug and report the traceback",
+            ),
+            exit_code_for(exc),
+        )
+        _maybe_traceback(state)
+        return exit_code_for(exc)
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _click_error(state: CliState, exc: click.ClickException) -> int:
+    ui = state.fallback_ui()
+    if ui.mode == "json":
+        ui.error(UsageError(exc.format_message()), ExitCode.USAGE)
+    else:
+        exc.show(file=sys.stderr)
+    return ExitCode.USAGE
+
+
+def _maybe_traceback(state: CliState) -> None:
+    if state.debug_requested() or os.environ.get("ECSLAB_DEBUG") in ("1", "true", "yes"):
+        traceback.print_exc(file=sys.stderr)

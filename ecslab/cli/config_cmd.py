@@ -1,0 +1,31 @@
+"""`ecslab config`: every setting, its value and where the value came from."""
+
+from __future__ import annotations
+
+import click
+
+from ecslab.app import App
+from ecslab.cli.options import lab_options
+from ecslab.cli.state import with_app
+from ecslab.config import SETTINGS_BY_KEY
+
+
+@click.command("config")
+@lab_options
+@with_app
+def config(app: App) -> None:
+    """Show the resolved settings and where each came from (flag, env, file, default).
+
+    Precedence: flags > ECSLAB_* environment > ecslab.yaml (or --config) > defaults.
+    Secrets are never shown.
+
+    \b
+    Example:
+      ECSLAB_ENVIRONMENT=prod ecslab config
+    """
+    rows = [
+        (key, "" if value is None else value, source, SETTINGS_BY_KEY[key].env)
+        for key, value, source in app.config.public_items()
+    ]
+    app.ui.table("Settings", ("setting", "value", "from", "env var"), rows)
+    app.ui.summary("ok", f"stack {app.config.names.stack}", stack=app.config.names.stack)

@@ -1,0 +1,70 @@
+"""Commands that look without changing: status, logs, explain."""
+
+from __future__ import annotations
+
+import click
+
+from ecslab.app import App
+from ecslab.cli.state import with_app
+
+
+@click.command("status")
+@with_app
+def status(app: App) -> None:
+    """Show the stack, service rollout, target health, image and autoscaling state.
+
+    \b
+    Examples:
+      ecslab status
+      ecslab --output json status | jq .
+    """
+    from ecslab.status import show_status
+
+    show_status(app)
+
+
+@click.command("logs")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events until Ctrl-C.")
+@click.option(
+    "--since",
+    default="10m",
+    show_default=True,
+    metavar="DURATION",
+    help="How far back to start, e.g. 90s, 10m, 2h.",
+)
+@with_app
+def logs(app: App, follow: bool, since: str) -> None:
+    """Print the service's CloudWatch log events.
+
+    \b
+    Examples:
+      ecslab logs --since 1h
+      ecslab logs --follow
+    """
+    from ecslab.config import parse_duration
+    from ecslab.errors import UsageError
+    from ecslab.service_logs import show_logs
+
+    try:
+        seconds = parse_duration(since)
+    except ValueError as exc:
+        raise UsageError(f"--since '{since}': {exc}") from exc
+    show_logs(app, since_seconds=seconds, follow=follow)
+
+
+@click.command("explain")
+@click.argument("resource", required=False)
+@with_app
+def explain(app: App, resource: str | None) -> None:
+    """Explain each resource of the template, the autoscaling, and the lab's fixes.
+
+    Give a logical id (e.g. ScaleUpPolicy) to explain just that resource.
+
+    \b
+    Examples:
+      ecslab explain
+      ecslab explain HighMemoryUsageAlarm
+    """
+    from ecslab.explain_view import show_explanation
+
+    show_explanation(app, resource)

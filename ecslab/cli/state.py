@@ -1,0 +1,90 @@
+"""What the root command hands its subcommands: raw flags, then one built App.
+
+Config is resolved when a command runs, so command-level setting flags (e.g. `--cpu`)
+join the root flags in the one precedence order of `ecslab.config.resolve`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import click
+
+from ecslab.app import App
+from ecslab.config import SETTINGS_BY_KEY, resolve
+from ecslab.ui import UI
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliState:
+    """Carried in ctx.obj."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.config_path: str | None = None
+        self.root_flags: dict[str, object] = {}
+        self.flag_names: dict[str, str] = {}
+        self.app: App | None = None
+
+    def set_root_flags(self, config_path: str | None, flags: Mapping[str, object]) -> None:
+        self.config_path = config_path
+        self.root_flags = dict(flags)
+
+    def note_flag_names(self, command: click.Command) -> None:
+        """Remember which option spelling sets which config key, for messages."""
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name in SETTINGS_BY_KEY:
+                longest = max(param.opts, key=len)
+                self.flag_names[param.name] = longest
+
+    def build_app(self, command_flags: Mapping[str, object]) -> App:
+        flags = {**self.root_flags, **{k: v for k, v in command_flags.items() if v is not None}}
+        config = resolve(flags, self.env, self.config_path, flag_names=self.flag_names)
+        ui = UI.create(
+            output=config.output,
+            no_color=config.no_color,
+            debug=config.debug,
+            assume_yes=config.yes,
+            env=self.env,
+        )
+        self.app = App(config=config, ui=ui)
+        if config.db_password is not None:
+            ui.register_secret(config.db_password.reveal())
+        return self.app
+
+    def fallback_ui(self) -> UI:
+        """The app's UI, or one built from raw flags when config itself failed."""
+        if self.app is not None:
+            return self.app.ui
+        output = self.root_flags.get("output") or self.env.get("ECSLAB_OUTPUT") or "text"
+        return UI.create(output=str(output), no_color=True, env=self.env)
+
+    def debug_requested(self) -> bool:
+        if self.app is not None:
+            return self.app.config.debug
+        return bool(self.root_flags.get("debug"))
+
+
+def with_app(func: F) -> F:
+    """Decorate a command: setting flags among its params go into config; it gets the App.
+
+    The command's first parameter is the App; its other parameters are passed through.
+    """
+
+    @click.pass_context
+    @functools.wraps(func)
+    def wrapper(ctx: click.Context, /, **kwargs: Any) -> Any:
+        setting_flags = {k: kwargs.pop(k) for k in list(kwargs) if k in SETTINGS_BY_KEY}
+        state = ctx.find_object(CliState)
+        if state is None:  # invoked outside `ecslab` (tests calling a command directly)
+            state = ctx.ensure_object(CliState)
+        for each in (ctx.find_root(), ctx):
+            state.note_flag_names(each.command)
+        app = state.build_app(setting_flags)
+        return func(app, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,26 @@
+"""`ecslab destroy`: remove everything the lab created."""
+
+from __future__ import annotations
+
+import click
+
+from ecslab.app import App
+from ecslab.cli.options import timeout_option
+from ecslab.cli.state import with_app
+
+
+@click.command("destroy")
+@timeout_option
+@with_app
+def destroy(app: App) -> None:
+    """Delete the stack, then empty and delete the retained ECR repository.
+
+    Asks first unless --yes. Reports anything it could not remove.
+
+    \b
+    Example:
+      ecslab --yes destroy
+    """
+    from ecslab.destroy import destroy_all
+
+    destroy_all(app)
