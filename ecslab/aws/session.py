@@ -25,12 +25,20 @@ MAX_ATTEMPTS = 10
 
 
 class Aws:
-    """The AWS side of one invocation: a session and its cached clients."""
+    """The AWS side of one invocation: a session and its cached clients.
 
-    def __init__(self, config: Config, session: boto3.Session | None = None) -> None:
+    The first client triggers a preflight, one `sts:GetCallerIdentity` with a single
+    attempt: adaptive retries would otherwise spend over a minute retrying an endpoint
+    that refuses connections, and bad credentials surface here, before any change.
+    """
+
+    def __init__(
+        self, config: Config, session: boto3.Session | None = None, *, preflight: bool = True
+    ) -> None:
         self._config = config
         self._session = session
         self._clients: dict[str, Any] = {}
+        self._identity: dict[str, str] | None = None if preflight else {}
 
     @property
     def session(self) -> boto3.Session:
@@ -53,22 +61,38 @@ class Aws:
     def client(self, service: str) -> Any:
         """A cached boto3 client for `service`, with adaptive retries."""
         if service not in self._clients:
-            from botocore.config import Config as BotoConfig
-
-            retry_config = BotoConfig(
-                retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
-                user_agent_extra=USER_AGENT,
-                connect_timeout=10,
-                read_timeout=60,
-            )
-            with aws_errors():
-                self._clients[service] = self.session.client(
-                    service,  # type: ignore[call-overload]
-                    region_name=self.region,
-                    endpoint_url=self._config.endpoint_url,
-                    config=retry_config,
-                )
+            self.identity()
+            self._clients[service] = self._make_client(service, MAX_ATTEMPTS, "adaptive")
         return self._clients[service]
+
+    def identity(self) -> dict[str, str]:
+        """Account and ARN of the caller; checked once, failing fast."""
+        if self._identity is None:
+            sts = self._make_client("sts", 1, "standard", connect_timeout=5)
+            with aws_errors("check your AWS credentials"):
+                answer = sts.get_caller_identity()
+            self._identity = {"account": answer["Account"], "arn": answer["Arn"]}
+        return self._identity
+
+    def _make_client(
+        self, service: str, attempts: int, mode: str, connect_timeout: int = 10
+    ) -> Any:
+        from botocore.config import Config as BotoConfig
+
+        retries: Any = {"mode": mode, "max_attempts": attempts}
+        config = BotoConfig(
+            retries=retries,
+            user_agent_extra=USER_AGENT,
+            connect_timeout=connect_timeout,
+            read_timeout=60,
+        )
+        with aws_errors():
+            return self.session.client(
+                service,  # type: ignore[call-overload]
+                region_name=self.region,
+                endpoint_url=self._config.endpoint_url,
+                config=config,
+            )
 
 
 def make_session(config: Config) -> boto3.Session:

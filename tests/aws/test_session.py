@@ -1,0 +1,74 @@
+"""The AWS session layer: failures a user meets before anything is changed."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from ecslab.aws.session import Aws, aws_errors
+from ecslab.config import Config
+from ecslab.errors import AwsError, ConfigError, ExitCode
+
+
+def test_identity_against_moto(aws: boto3.Session, moto_server: str) -> None:
+    account = Aws(Config(region="us-east-1", endpoint_url=moto_server)).identity()["account"]
+    assert account.isdigit()
+    assert len(account) == 12
+
+
+def test_unreachable_endpoint_fails_fast_with_the_url(
+    aws: boto3.Session, free_port: object
+) -> None:
+    port = free_port()  # type: ignore[operator]
+    url = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    with pytest.raises(AwsError) as info:
+        Aws(Config(region="us-east-1", endpoint_url=url)).client("cloudformation")
+    assert f"cannot reach {url}" in info.value.message
+    assert "--endpoint-url" in str(info.value.hint)
+    assert info.value.exit_code == ExitCode.AWS
+    # one attempt, not adaptive retries (which took 85 s here before the preflight)
+    assert time.monotonic() - started < 30
+
+
+def test_unknown_profile(aws: boto3.Session) -> None:
+    with pytest.raises(ConfigError) as info:
+        Aws(Config(region="us-east-1", profile="nope")).client("sts")
+    assert "AWS profile 'nope'" in info.value.message
+    assert info.value.exit_code == ExitCode.USAGE
+
+
+def test_no_credentials(
+    aws: boto3.Session, moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(AwsError) as info:
+        Aws(Config(region="us-east-1", endpoint_url=moto_server)).client("cloudformation")
+    assert info.value.message == "no AWS credentials found"
+    assert "aws configure" in str(info.value.hint)
+
+
+def test_no_region(aws: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError) as info:
+        Aws(Config()).client("sts")
+    assert "no AWS region" in info.value.message
+
+
+def test_client_errors_become_aws_errors_naming_the_action(
+    aws: boto3.Session, moto_server: str
+) -> None:
+    client = Aws(Config(region="us-east-1", endpoint_url=moto_server)).client("cloudformation")
+    with pytest.raises(AwsError) as info, aws_errors("read the stack"):
+        client.describe_stack_resources(StackName="missing")
+    assert "DescribeStackResources failed to read the stack" in info.value.message
+    assert "ValidationError" in info.value.message
+    assert os.environ["AWS_ENDPOINT_URL"] == moto_server
