@@ -35,9 +35,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
 
 
 @pytest.fixture
-def ecslab(
-    clean_env: Path, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., Result]:
+def ecslab(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     def invoke(*args: str) -> Result:
         code = run(list(args))
         captured = capsys.readouterr()

@@ -102,8 +102,14 @@ def test_password_is_never_shown(
         ([], {"ECSLAB_CONTAINER_PORT": "http"}, "container_port from ECSLAB_CONTAINER_PORT"),
         ([], {"ECSLAB_ENDPOINT_URL": "localhost:5000"}, "endpoint_url 'localhost:5000'"),
         ([], {"ECSLAB_SUBNET_IDS": "subnet-0a1b2c3d"}, "needs two in different AZs"),
-        ([], {"ECSLAB_DEPLOYMENT_MAX_PERCENT": "100", "ECSLAB_DEPLOYMENT_MIN_HEALTHY_PERCENT":
-          "100"}, "leaves ECS no room"),
+        (
+            [],
+            {
+                "ECSLAB_DEPLOYMENT_MAX_PERCENT": "100",
+                "ECSLAB_DEPLOYMENT_MIN_HEALTHY_PERCENT": "100",
+            },
+            "leaves ECS no room",
+        ),
     ],
 )
 def test_invalid_values_name_value_source_and_allowed(
