@@ -85,9 +85,15 @@ class Config:
     image_tag: str | None = None
     platform: str = "linux/amd64"
     registry: str | None = None
+    # push-image: the Dockerfile's BASE_IMAGE build arg (None: the Dockerfile's default)
+    base_image: str | None = None
+    # push-image: also tag and push the image as `latest`
+    push_latest: bool = True
     template: str | None = None
     microsite_dir: str | None = None
     timeout: int | None = None
+    # verify: probe this URL instead of the stack's LoadBalancerUrl (sandbox, tests)
+    verify_url: str | None = None
     deployment_max_percent: int = 200
     deployment_min_healthy_percent: int = 100
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -223,9 +229,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("image_tag", "str", "image tag to build, push and deploy"),
     Setting("platform", "str", "image platform"),
     Setting("registry", "str", "registry address that stands in for ECR's"),
+    Setting("base_image", "str", "BASE_IMAGE build arg of the microsite [default: Dockerfile's]"),
+    Setting("push_latest", "bool", "also tag and push the image as latest"),
     Setting("template", "str", "path of the CloudFormation template"),
     Setting("microsite_dir", "str", "folder of the microsite to build"),
     Setting("timeout", "duration", "how long to wait without progress (90s, 10m, 1h)"),
+    Setting("verify_url", "str", "URL verify probes instead of the load balancer's (sandbox)"),
     Setting("deployment_max_percent", "int", "ECS deployment maximum percent"),
     Setting("deployment_min_healthy_percent", "int", "ECS deployment minimum healthy percent"),
 )
@@ -383,6 +392,7 @@ def validate(config: Config) -> None:
         _check_fargate,
         _check_deployment,
         _check_misc,
+        _check_verify_url,
     ):
         check(config)
 
@@ -435,10 +445,15 @@ def _check_output(config: Config) -> None:
 
 
 def _check_ports(config: Config) -> None:
-    for key in ("container_port", "db_port"):
-        port = getattr(config, key)
-        if not 1 <= port <= 65535:
-            raise _fail(config, key, "is not a TCP port: use a number from 1 to 65535")
+    if not 1 <= config.db_port <= 65535:
+        raise _fail(config, "db_port", "is not a TCP port: use a number from 1 to 65535")
+    if not 1024 <= config.container_port <= 65535:
+        raise _fail(
+            config,
+            "container_port",
+            "is not valid: use 1024 to 65535 (the microsite runs as a non-root user, "
+            "which cannot listen below 1024)",
+        )
 
 
 def _check_fargate(config: Config) -> None:
@@ -493,4 +508,15 @@ def _check_misc(config: Config) -> None:
             config,
             "subnet_ids",
             "names one subnet; an Application Load Balancer needs two in different AZs",
+        )
+
+
+# --- verify_url (added for `ecslab verify`) ------------------------------------------
+
+
+def _check_verify_url(config: Config) -> None:
+    url = config.verify_url
+    if url is not None and not re.match(r"^https?://[^/\s]+", url):
+        raise _fail(
+            config, "verify_url", "is not an http(s) URL", "for example: http://127.0.0.1:8080/"
         )

@@ -1,0 +1,1 @@
+"""Tests of the CloudFormation template, its loader and its explanation."""
