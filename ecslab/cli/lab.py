@@ -18,7 +18,12 @@ def _run(app: App, steps: tuple[StepInfo, ...], *, dry_run: bool) -> None:
     results = run_steps(app, steps, dry_run=dry_run)
     counts = {o: sum(1 for r in results if r.outcome == o) for o in Outcome}
     if dry_run:
-        message = f"plan: {counts[Outcome.PLANNED]} step(s) would change something"
+        changing = sum(
+            1
+            for info, r in zip(steps, results, strict=True)
+            if r.outcome == Outcome.PLANNED and not info.read_only
+        )
+        message = f"plan: {changing} step(s) would change something"
     elif counts[Outcome.DONE] == 0:
         message = "everything was already done; nothing changed"
     else:
@@ -118,7 +123,11 @@ def plan(app: App, detailed_exitcode: bool) -> None:
     from ecslab.runner import run_steps
 
     results = run_steps(app, STEPS, dry_run=True)
-    planned = [i.name for i, r in zip(STEPS, results, strict=True) if r.outcome == Outcome.PLANNED]
+    planned = [
+        info.name
+        for info, result in zip(STEPS, results, strict=True)
+        if result.outcome == Outcome.PLANNED and not info.read_only
+    ]
     if not planned:
         app.ui.summary("ok", "up to date: no step would change anything", planned=[])
         if detailed_exitcode:
@@ -128,6 +137,11 @@ def plan(app: App, detailed_exitcode: bool) -> None:
 
 
 @click.command("verify", short_help="Check the load balancer answers with data from the database.")
+@click.option(
+    "--verify-url",
+    metavar="URL",
+    help="Probe this URL instead of the stack's LoadBalancerUrl (a local stand-in).",
+)
 @timeout_option
 @with_app
 def verify(app: App) -> None:

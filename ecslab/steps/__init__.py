@@ -25,6 +25,7 @@ class StepInfo:
     summary: str
     lab_ref: str
     module: str
+    read_only: bool = False  # changes nothing (verify): never counts as a planned change
 
 
 STEPS: tuple[StepInfo, ...] = (
@@ -57,6 +58,7 @@ STEPS: tuple[StepInfo, ...] = (
         "Check that the load balancer URL answers with data from the database.",
         "lab step 13",
         "ecslab.steps.verify",
+        read_only=True,
     ),
 )
 STEP_NAMES = tuple(info.name for info in STEPS)

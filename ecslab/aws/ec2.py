@@ -1,0 +1,60 @@
+"""EC2: the network the service runs in (the default VPC and its subnets, or given ones)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ecslab.aws.session import aws_errors
+
+if TYPE_CHECKING:
+    from ecslab.aws.session import Aws
+
+
+@dataclass(frozen=True)
+class Subnet:
+    subnet_id: str
+    vpc_id: str
+    availability_zone: str
+    default_for_az: bool
+    public_ip_on_launch: bool
+
+
+class Ec2:
+    """Typed EC2 calls."""
+
+    def __init__(self, aws: Aws) -> None:
+        self._aws = aws
+
+    @property
+    def _client(self) -> Any:
+        return self._aws.client("ec2")
+
+    def default_vpc_id(self) -> str | None:
+        with aws_errors("look for the default VPC"):
+            vpcs = self._client.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])[
+                "Vpcs"
+            ]
+        return str(vpcs[0]["VpcId"]) if vpcs else None
+
+    def subnets_of_vpc(self, vpc_id: str) -> list[Subnet]:
+        return self._subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+
+    def subnets(self, subnet_ids: tuple[str, ...]) -> list[Subnet]:
+        return self._subnets(SubnetIds=list(subnet_ids))
+
+    def _subnets(self, **kwargs: Any) -> list[Subnet]:
+        found: list[Subnet] = []
+        with aws_errors("list subnets"):
+            for page in self._client.get_paginator("describe_subnets").paginate(**kwargs):
+                found.extend(
+                    Subnet(
+                        subnet_id=raw["SubnetId"],
+                        vpc_id=raw["VpcId"],
+                        availability_zone=raw["AvailabilityZone"],
+                        default_for_az=bool(raw.get("DefaultForAz")),
+                        public_ip_on_launch=bool(raw.get("MapPublicIpOnLaunch")),
+                    )
+                    for raw in page["Subnets"]
+                )
+        return found

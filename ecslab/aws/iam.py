@@ -1,0 +1,90 @@
+"""IAM: the ECS service-linked role (lab step 2), the one IAM call ecslab makes itself.
+
+The role is found by its path, /aws-service-role/ecs.amazonaws.com/, rather than by name:
+AWS names it AWSServiceRoleForECS, moto AWSServiceRoleForecs. Creating it twice is not an
+error for ecslab: AWS answers InvalidInput "... has been taken in this account", moto
+EntityAlreadyExists, and both mean the postcondition holds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ecslab.aws.session import _ACCESS_DENIED, aws_errors, error_code, error_message
+from ecslab.errors import AwsError
+
+if TYPE_CHECKING:
+    from ecslab.aws.session import Aws
+
+ECS_SERVICE = "ecs.amazonaws.com"
+ECS_ROLE_NAME = "AWSServiceRoleForECS"
+
+
+class PermissionMissing(AwsError):
+    """AWS denied an IAM call; the message names the permission."""
+
+
+def service_role_path(service: str) -> str:
+    return f"/aws-service-role/{service}/"
+
+
+class Iam:
+    """Typed IAM calls."""
+
+    def __init__(self, aws: Aws) -> None:
+        self._aws = aws
+
+    @property
+    def _client(self) -> Any:
+        return self._aws.client("iam")
+
+    def find_service_linked_role(self, service: str) -> str | None:
+        """The ARN of `service`'s service-linked role, or None. Needs iam:ListRoles."""
+        from botocore.exceptions import ClientError
+
+        kwargs: dict[str, Any] = {"PathPrefix": service_role_path(service)}
+        with aws_errors(f"look for the service-linked role of {service}"):
+            try:
+                while True:
+                    page = self._client.list_roles(**kwargs)
+                    if page["Roles"]:
+                        return str(page["Roles"][0]["Arn"])
+                    if not page.get("IsTruncated"):
+                        return None
+                    kwargs["Marker"] = page["Marker"]
+            except ClientError as exc:
+                if error_code(exc) in _ACCESS_DENIED:
+                    raise _denied("iam:ListRoles", "look for", service, exc) from exc
+                raise
+
+    def create_service_linked_role(self, service: str) -> bool:
+        """Create the role; False when it already existed."""
+        from botocore.exceptions import ClientError
+
+        with aws_errors(f"create the service-linked role of {service}"):
+            try:
+                self._client.create_service_linked_role(AWSServiceName=service)
+            except ClientError as exc:
+                if _already_exists(exc):
+                    return False
+                if error_code(exc) in _ACCESS_DENIED:
+                    raise _denied("iam:CreateServiceLinkedRole", "create", service, exc) from exc
+                raise
+        return True
+
+
+def _already_exists(exc: Exception) -> bool:
+    code = error_code(exc)
+    if code == "EntityAlreadyExists":
+        return True
+    return code == "InvalidInput" and "has been taken in this account" in error_message(exc)
+
+
+def _denied(permission: str, verb: str, service: str, exc: Exception) -> PermissionMissing:
+    role_arn = f"arn:aws:iam::*:role{service_role_path(service)}*"
+    return PermissionMissing(
+        f"missing IAM permission {permission}: AWS denied the request to {verb} the "
+        f"service-linked role of {service} ({error_message(exc)})",
+        f"ask your administrator to allow {permission} on {role_arn}, or have them run "
+        f"`aws iam create-service-linked-role --aws-service-name {service}` once",
+    )

@@ -1,0 +1,157 @@
+"""Shared test helpers: an App against moto (or a stubbed session), and fake ECR images.
+
+`make_app(session, ...)` builds an App the way the CLI would, but with a FakeClock (so
+waiting never sleeps), JSON output captured in memory (`output(app)` reads it back as
+events) and `--yes`. `put_fake_image` records an image manifest in (moto's) ECR, as
+push-image does when a local registry stands in for ECR.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+from ecslab.app import App
+from ecslab.aws.session import Aws
+from ecslab.clock import FakeClock
+from ecslab.config import Config, Secret
+from ecslab.ui import UI
+
+if TYPE_CHECKING:
+    import boto3
+
+DB_PASSWORD = "pw-Never-Shown-7319"
+MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def make_app(
+    session: boto3.Session,
+    endpoint_url: str | None = None,
+    *,
+    clock: FakeClock | None = None,
+    yes: bool = True,
+    interactive: bool = False,
+    **settings: Any,
+) -> App:
+    """An App against `session` (moto over HTTP, or a stubbed one without endpoint)."""
+    values: dict[str, Any] = {
+        "region": "us-east-1",
+        "endpoint_url": endpoint_url,
+        "yes": yes,
+        "output": "json",
+        "db_host": "db.example.internal",
+        "db_password": Secret(DB_PASSWORD),
+        "image_tag": "v1",
+    }
+    values.update(settings)
+    config = Config(**values)
+    ui = UI(
+        mode="json",
+        out=io.StringIO(),
+        err=io.StringIO(),
+        assume_yes=yes,
+        interactive=interactive,
+    )
+    if config.db_password is not None:
+        ui.register_secret(config.db_password.reveal())
+    return App(
+        config=config,
+        ui=ui,
+        clock=clock or FakeClock(),
+        # Without an endpoint the clients are stubbed: no STS preflight to answer.
+        aws_factory=lambda c: Aws(c, session, preflight=endpoint_url is not None),
+    )
+
+
+def _captured(stream: object) -> str:
+    assert isinstance(stream, io.StringIO)
+    return stream.getvalue()
+
+
+def output(app: App) -> list[dict[str, Any]]:
+    """The JSON events the app's UI printed so far."""
+    text = _captured(app.ui.out)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def all_text(app: App) -> str:
+    """Everything the app's UI wrote, stdout and stderr."""
+    return _captured(app.ui.out) + _captured(app.ui.err)
+
+
+def fake_manifest(seed: str) -> str:
+    layer = hashlib.sha256(f"layer-{seed}".encode()).hexdigest()
+    config = hashlib.sha256(f"config-{seed}".encode()).hexdigest()
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1234,
+                "digest": f"sha256:{config}",
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": 5678,
+                    "digest": f"sha256:{layer}",
+                }
+            ],
+        }
+    )
+
+
+def put_fake_image(session: boto3.Session, repository: str, tag: str | None, seed: str = "") -> str:
+    """Record an image under `tag` (None: untagged) in ECR; its digest (sha256 of manifest)."""
+    manifest = fake_manifest(seed or tag or "untagged")
+    digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+    session.client("ecr").put_image(
+        repositoryName=repository,
+        imageManifest=manifest,
+        imageManifestMediaType=MANIFEST_TYPE,
+        imageDigest=digest,
+        **({"imageTag": tag} if tag else {}),
+    )
+    return digest
+
+
+def put_fake_images(session: boto3.Session, repository: str, tags: list[str], seed: str) -> str:
+    """One image under several tags (e.g. the derived tag and latest); its digest."""
+    digest = ""
+    for tag in tags:
+        digest = put_fake_image(session, repository, tag, seed)
+    return digest
+
+
+def moto_execute_change_set_with_outputs() -> Any:
+    """moto's ExecuteChangeSet, made to fill the stack's Outputs as AWS does.
+
+    moto 5.2 leaves Outputs as they were before ExecuteChangeSet (none for a new stack);
+    steps that read outputs (push-image, verify) then see no repository or load balancer.
+    """
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original = CloudFormationBackend.execute_change_set
+
+    def execute(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        original(self, change_set_name, stack_name)
+        change_set = self.change_sets.get(change_set_name) or next(
+            c for c in self.change_sets.values() if c.change_set_name == change_set_name
+        )
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+
+    return execute
+
+
+def patch_moto_change_set_outputs(monkeypatch: Any) -> None:
+    """For one test: the moto server runs in this process, so patching its class reaches it."""
+    from moto.cloudformation.models import CloudFormationBackend
+
+    monkeypatch.setattr(
+        CloudFormationBackend, "execute_change_set", moto_execute_change_set_with_outputs()
+    )
