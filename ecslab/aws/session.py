@@ -79,7 +79,7 @@ class Aws:
     ) -> Any:
         from botocore.config import Config as BotoConfig
 
-        retries: Any = {"mode": mode, "max_attempts": attempts}
+        retries: Any = {"mode": mode, "total_max_attempts": attempts}
         config = BotoConfig(
             retries=retries,
             user_agent_extra=USER_AGENT,
@@ -148,7 +148,7 @@ def aws_errors(action: str | None = None) -> Iterator[None]:
             "run `aws configure` or `aws sso login`, or set AWS_PROFILE, "
             "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
         ) from exc
-    except (bx.EndpointConnectionError, bx.ConnectTimeoutError) as exc:
+    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError) as exc:
         url = getattr(exc, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
         raise AwsError(
             f"cannot reach {url}",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import time
+import socket
+import threading
 from pathlib import Path
 
 import boto3
@@ -20,19 +21,42 @@ def test_identity_against_moto(aws: boto3.Session, moto_server: str) -> None:
     assert len(account) == 12
 
 
-def test_unreachable_endpoint_fails_fast_with_the_url(
-    aws: boto3.Session, free_port: object
-) -> None:
-    port = free_port()  # type: ignore[operator]
-    url = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
+def test_unreachable_endpoint_fails_with_the_url(aws: boto3.Session, free_port: object) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # type: ignore[operator]
     with pytest.raises(AwsError) as info:
         Aws(Config(region="us-east-1", endpoint_url=url)).client("cloudformation")
     assert f"cannot reach {url}" in info.value.message
     assert "--endpoint-url" in str(info.value.hint)
     assert info.value.exit_code == ExitCode.AWS
-    # one attempt, not adaptive retries (which took 85 s here before the preflight)
-    assert time.monotonic() - started < 30
+
+
+def test_the_preflight_tries_a_dead_endpoint_once(aws: boto3.Session) -> None:
+    """Adaptive retries took 85 s to give up on a dead endpoint; the preflight tries once."""
+    accepted = []
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        server.settimeout(0.2)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+
+        def hang_up() -> None:
+            for _ in range(50):  # bounded: 50 x 0.2 s at most
+                try:
+                    connection, _ = server.accept()
+                except TimeoutError:
+                    if accepted:
+                        return
+                    continue
+                accepted.append(1)
+                connection.close()
+
+        closer = threading.Thread(target=hang_up)
+        closer.start()
+        with pytest.raises(AwsError) as info:
+            Aws(Config(region="us-east-1", endpoint_url=url)).client("cloudformation")
+        closer.join()
+    assert f"cannot reach {url}" in info.value.message
+    assert len(accepted) == 1
 
 
 def test_unknown_profile(aws: boto3.Session) -> None:
