@@ -96,6 +96,9 @@ class Config:
     verify_url: str | None = None
     deployment_max_percent: int = 200
     deployment_min_healthy_percent: int = 100
+    # run against the local sandbox (moto, dockerd, registry, PostgreSQL) instead of AWS
+    sandbox: bool = False
+    sandbox_dir: str = ".ecslab/sandbox"
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -237,6 +240,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("verify_url", "str", "URL verify probes instead of the load balancer's (sandbox)"),
     Setting("deployment_max_percent", "int", "ECS deployment maximum percent"),
     Setting("deployment_min_healthy_percent", "int", "ECS deployment minimum healthy percent"),
+    Setting("sandbox", "bool", "run the lab in the local sandbox instead of AWS"),
+    Setting("sandbox_dir", "str", "folder of the local sandbox's state and data"),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -304,8 +309,13 @@ def _pick(
     file_values: Mapping[str, FileValue],
     file_path: Path | None,
     flag_names: Mapping[str, str],
+    defaults: Mapping[str, tuple[object, str]],
 ) -> tuple[object, str] | None:
-    """The raw value of one setting and where it came from, by precedence."""
+    """The raw value of one setting and where it came from, by precedence.
+
+    `defaults` (the sandbox's values) rank below the config file and above the standard
+    AWS_* variables, which describe the user's real AWS set-up.
+    """
     if flags.get(setting.key) is not None:
         return flags[setting.key], f"flag {flag_names.get(setting.key, setting.flag)}"
     if env.get(setting.env, "") != "":
@@ -313,6 +323,8 @@ def _pick(
     if setting.key in file_values:
         fv = file_values[setting.key]
         return fv.value, f"{file_path}:{fv.line}"
+    if setting.key in defaults:
+        return defaults[setting.key]
     for name in setting.aws_env:
         if env.get(name, "") != "":
             return env[name], name
@@ -325,18 +337,22 @@ def resolve(
     config_path: str | None = None,
     cwd: Path | None = None,
     flag_names: Mapping[str, str] | None = None,
+    defaults: Mapping[str, tuple[object, str]] | None = None,
 ) -> Config:
     """Merge flags, environment, config file and defaults into one validated Config.
 
     `flag_names` maps a setting key to the flag the user typed (e.g. fargate_cpu -> --cpu),
-    for messages.
+    for messages. `defaults` maps a key to (raw value, source) placed below the config
+    file (the sandbox's values).
     """
     file_path = _config_file_path(config_path, env, cwd or Path.cwd())
     file_values = read_config_file(file_path) if file_path else {}
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
     for setting in SETTINGS:
-        picked = _pick(setting, flags, env, file_values, file_path, flag_names or {})
+        picked = _pick(
+            setting, flags, env, file_values, file_path, flag_names or {}, defaults or {}
+        )
         if picked is None:
             continue
         raw, source = picked

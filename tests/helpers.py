@@ -17,6 +17,7 @@ from ecslab.app import App
 from ecslab.aws.session import Aws
 from ecslab.clock import FakeClock
 from ecslab.config import Config, Secret
+from ecslab.sandbox.moto_patch import moto_execute_change_set_with_outputs
 from ecslab.ui import UI
 
 if TYPE_CHECKING:
@@ -124,28 +125,6 @@ def put_fake_images(session: boto3.Session, repository: str, tags: list[str], se
     for tag in tags:
         digest = put_fake_image(session, repository, tag, seed)
     return digest
-
-
-def moto_execute_change_set_with_outputs() -> Any:
-    """moto's ExecuteChangeSet, made to fill the stack's Outputs as AWS does.
-
-    moto 5.2 leaves Outputs as they were before ExecuteChangeSet (none for a new stack);
-    steps that read outputs (push-image, verify) then see no repository or load balancer.
-    """
-    from moto.cloudformation.models import CloudFormationBackend
-
-    original = CloudFormationBackend.execute_change_set
-
-    def execute(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
-        original(self, change_set_name, stack_name)
-        change_set = self.change_sets.get(change_set_name) or next(
-            c for c in self.change_sets.values() if c.change_set_name == change_set_name
-        )
-        stack = self.stacks[change_set.stack_id]
-        stack._parse_template()
-        stack.output_map = stack._create_output_map()
-
-    return execute
 
 
 def patch_moto_change_set_outputs(monkeypatch: Any) -> None:

@@ -22,10 +22,12 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Run the lab", ("run-all", "step", "plan", "verify")),
     ("Look around", ("status", "logs", "explain", "config")),
     ("Clean up", ("destroy",)),
+    ("Rehearse locally", ("sandbox",)),
 )
 
 EPILOG = "Lab steps, in order (run one with `ecslab step NAME`):\n\n" + "\n".join(
-    f"  {n}. {info.name:<20} {info.summary}" for n, info in enumerate(STEPS, start=1)
+    f"  {n}. {info.name:<20} {info.summary}" + (" (sandbox only)" if info.sandbox_only else "")
+    for n, info in enumerate(STEPS, start=1)
 )
 
 
@@ -114,6 +116,15 @@ class LabGroup(click.Group):
 @click.option(
     "--no-color", is_flag=True, default=None, help="No colours. Env: ECSLAB_NO_COLOR, NO_COLOR."
 )
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    default=None,
+    help="Rehearse the lab on this machine, no AWS account needed: moto plays the AWS API, "
+    "a local Docker engine runs the tasks, a local registry stands in for ECR and a local "
+    "PostgreSQL is the database. Started on first use (see `ecslab sandbox`). "
+    "Env: ECSLAB_SANDBOX.",
+)
 @click.version_option(__version__, "--version", prog_name="ecslab")
 @click.pass_context
 def cli(ctx: click.Context, /, config_path: str | None, **flags: object) -> None:
@@ -133,13 +144,14 @@ def cli(ctx: click.Context, /, config_path: str | None, **flags: object) -> None
       ecslab run-all            # the whole lab, asking before each change
       ecslab status             # what is deployed and how it is doing
       ecslab destroy            # remove it all
+      ecslab --sandbox run-all  # the same, rehearsed locally: no AWS bill
     """
     state = ctx.ensure_object(CliState)
     state.set_root_flags(config_path, flags)
 
 
 def _register() -> None:
-    from ecslab.cli import config_cmd, inspect, lab, teardown
+    from ecslab.cli import config_cmd, inspect, lab, sandbox, teardown
 
     for command in (
         lab.run_all,
@@ -151,6 +163,7 @@ def _register() -> None:
         inspect.explain,
         config_cmd.config,
         teardown.destroy,
+        sandbox.sandbox_group,
     ):
         cli.add_command(command)
 

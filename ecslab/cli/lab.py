@@ -7,8 +7,8 @@ import click
 from ecslab.app import App
 from ecslab.cli.options import dry_run_option, lab_options, timeout_option
 from ecslab.cli.state import with_app
-from ecslab.errors import NothingToDo
-from ecslab.steps import STEP_NAMES, STEPS, StepInfo, step_info, steps_from
+from ecslab.errors import NothingToDo, UsageError
+from ecslab.steps import STEP_NAMES, STEPS, StepInfo, for_mode, step_info, steps_from
 from ecslab.steps.base import Outcome
 
 
@@ -63,7 +63,7 @@ def run_all(app: App, from_step: str | None, dry_run: bool) -> None:
       ecslab run-all --dry-run          # show what would change
       ecslab --yes run-all --cpu 512 --memory 1024
     """
-    _run(app, steps_from(from_step), dry_run=dry_run)
+    _run(app, for_mode(steps_from(from_step), app.config.sandbox), dry_run=dry_run)
 
 
 class StepGroup(click.Group):
@@ -97,6 +97,11 @@ def _make_step_command(info: StepInfo) -> click.Command:
     @dry_run_option
     @with_app
     def command(app: App, dry_run: bool) -> None:
+        if info.sandbox_only and not app.config.sandbox:
+            raise UsageError(
+                f"step {info.name} runs only in the local sandbox (on AWS, Fargate does it)",
+                f"run `ecslab --sandbox step {info.name}`",
+            )
         _run(app, (step_info(info.name),), dry_run=dry_run)
 
     command.__doc__ = f"{info.summary} ({info.lab_ref})"
@@ -122,10 +127,11 @@ def plan(app: App, detailed_exitcode: bool) -> None:
     """
     from ecslab.runner import run_steps
 
-    results = run_steps(app, STEPS, dry_run=True)
+    steps = for_mode(STEPS, app.config.sandbox)
+    results = run_steps(app, steps, dry_run=True)
     planned = [
         info.name
-        for info, result in zip(STEPS, results, strict=True)
+        for info, result in zip(steps, results, strict=True)
         if result.outcome == Outcome.PLANNED and not info.read_only
     ]
     if not planned:

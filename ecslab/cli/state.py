@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from ecslab.app import App
-from ecslab.config import SETTINGS_BY_KEY, resolve
+from ecslab.config import SETTINGS_BY_KEY, Config, resolve
 from ecslab.ui import UI
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +29,8 @@ class CliState:
         self.root_flags: dict[str, object] = {}
         self.flag_names: dict[str, str] = {}
         self.app: App | None = None
+        # `ecslab sandbox ...` manages the sandbox itself: no auto-start, no overlay
+        self.overlay_sandbox = True
 
     def set_root_flags(self, config_path: str | None, flags: Mapping[str, object]) -> None:
         self.config_path = config_path
@@ -52,9 +54,29 @@ class CliState:
             env=self.env,
         )
         self.app = App(config=config, ui=ui)
+        if config.sandbox and self.overlay_sandbox:
+            self.app = self._sandbox_app(flags, self.app)
+            config = self.app.config
         if config.db_password is not None:
             ui.register_secret(config.db_password.reveal())
         return self.app
+
+    def _sandbox_app(self, flags: Mapping[str, object], app: App) -> App:
+        """The App for `--sandbox`: see ecslab/sandbox/mode.py."""
+        from ecslab.sandbox.mode import enter_sandbox
+
+        def reresolve(defaults: Mapping[str, tuple[object, str]]) -> Config:
+            return resolve(
+                flags, self.env, self.config_path, flag_names=self.flag_names, defaults=defaults
+            )
+
+        mode = enter_sandbox(app.config, app.ui, self.env, app.cwd, reresolve)
+        return App(
+            config=mode.config,
+            ui=app.ui,
+            aws_factory=mode.aws_factory,
+            docker_factory=mode.docker_factory,
+        )
 
     def fallback_ui(self) -> UI:
         """The app's UI, or one built from raw flags when config itself failed."""

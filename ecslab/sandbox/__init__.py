@@ -4,6 +4,11 @@ Used by the test suites (tests/conftest.py) and by `ecslab sandbox`. Each servic
 class with start()/stop() that runs a real process on the loopback interface, keeps its
 files under one root directory, and is stopped by its PID. Importing this package imports
 none of boto3, docker, moto or bcrypt; the classes import them when they need them.
+
+The sandbox (`ecslab --sandbox`, `ecslab sandbox up|status|down`) is built from them:
+state.py (state.json, the password file), services.py (up, status, down), mode.py (how
+`--sandbox` builds the App), tasks.py (Fargate's data plane), lb.py (the ALB stand-in) and
+moto_patch.py (where moto must behave like AWS).
 """
 
 from ecslab.sandbox.base_image import DEFAULT_TAG as DEFAULT_BASE_IMAGE

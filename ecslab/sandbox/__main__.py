@@ -3,13 +3,17 @@
 python -m ecslab.sandbox start-dockerd DIR      prints the DOCKER_HOST URL, leaves it running
 python -m ecslab.sandbox stop-dockerd DIR       stops it by PID, unmounts, removes DIR
 python -m ecslab.sandbox build-base-image --docker-host URL [--tag TAG]
+python -m ecslab.sandbox serve-moto --port P    moto on 127.0.0.1:P until SIGTERM (the sandbox)
+python -m ecslab.sandbox serve-lb --port P --targets FILE   the load balancer stand-in
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from ecslab.sandbox.base_image import DEFAULT_TAG, build_base_image
@@ -41,6 +45,52 @@ def _build_base_image(args: argparse.Namespace) -> None:
     print(f"{result.tag}: {verb} in {result.seconds:.1f} s")
 
 
+def _until_terminated() -> None:
+    """Block until SIGTERM or SIGINT (the sandbox stops its servers by PID with SIGTERM)."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(3600):
+        pass
+
+
+def _serve_moto(args: argparse.Namespace) -> None:
+    from ecslab.sandbox.moto_patch import apply_sandbox_patches
+    from ecslab.sandbox.moto_server import MotoServer
+
+    apply_sandbox_patches()  # the server runs in this process: the patches reach it
+    server = MotoServer(port=args.port)
+    server.start()
+    print(f"moto serving on {server.endpoint_url}", flush=True)
+    try:
+        _until_terminated()
+    finally:
+        server.stop()
+
+
+def _serve_lb(args: argparse.Namespace) -> None:
+    from ecslab.sandbox.lb import LoadBalancer
+
+    balancer = LoadBalancer(args.port, args.targets, interval=args.interval)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=balancer.stop).start())
+    print(f"load balancer on 127.0.0.1:{args.port}, targets from {args.targets}", flush=True)
+    try:
+        balancer.serve()
+    finally:
+        balancer.server_close()
+
+
+def _add_servers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    moto = commands.add_parser("serve-moto", help="serve moto on 127.0.0.1 until SIGTERM")
+    moto.add_argument("--port", type=int, required=True)
+    moto.set_defaults(run=_serve_moto)
+    lb = commands.add_parser("serve-lb", help="the sandbox's load balancer stand-in")
+    lb.add_argument("--port", type=int, required=True)
+    lb.add_argument("--targets", type=Path, required=True, help="JSON list of 127.0.0.1:PORT")
+    lb.add_argument("--interval", type=float, default=2.0, help="seconds between health checks")
+    lb.set_defaults(run=_serve_lb)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ecslab.sandbox")
     commands = parser.add_subparsers(required=True)
@@ -54,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--docker-host", required=True, help="unix:///path/to/docker.sock")
     build.add_argument("--tag", default=DEFAULT_TAG)
     build.set_defaults(run=_build_base_image)
+    _add_servers(commands)
     args = parser.parse_args(argv)
     try:
         args.run(args)

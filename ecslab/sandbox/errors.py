@@ -1,10 +1,21 @@
-"""Errors raised by the local services: a missing dependency, a service that will not start."""
+"""Errors raised by the local services: a missing dependency, a service that will not start.
+
+They are ecslab errors, so the CLI prints them with their hint and exits 2: a local
+prerequisite is missing or a local service would not start; nothing in AWS was touched.
+"""
 
 from __future__ import annotations
 
+from ecslab.errors import EcslabError, ExitCode
 
-class SandboxError(Exception):
+
+class SandboxError(EcslabError):
     """A local stand-in service (PostgreSQL, dockerd, registry, moto) failed."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
 
 
 class MissingDependencyError(SandboxError):
@@ -13,7 +24,10 @@ class MissingDependencyError(SandboxError):
     def __init__(self, what: str, install_hint: str) -> None:
         self.what = what
         self.install_hint = install_hint
-        super().__init__(f"{what} not found: install it with `{install_hint}`")
+        super().__init__(
+            f"{what} not found: install it with `{install_hint}`",
+            "or run `bash install.sh` as root, which installs every sandbox prerequisite",
+        )
 
 
 class MissingBinaryError(MissingDependencyError):

@@ -53,8 +53,10 @@ class Registry:
         port: int | None = None,
         users: Mapping[str, str] | None = None,
         timeout: float = 30.0,
+        detached: bool = False,
     ) -> None:
         self._owns_root = root is None
+        self._detached = detached  # outlives this process (the sandbox stops it by PID)
         self.root = root if root is not None else Path(tempfile.mkdtemp(prefix="ecslab-registry-"))
         self.host = LOOPBACK
         self.port = port if port is not None else free_port()
@@ -107,7 +109,8 @@ class Registry:
 
     def _start_once(self, binary: str) -> None:
         self.config_path.write_text(json.dumps(self.config(), indent=2) + "\n")
-        process = spawn([binary, "serve", str(self.config_path)], self.log_path)
+        argv = [binary, "serve", str(self.config_path)]
+        process = spawn(argv, self.log_path, die_with_parent=not self._detached)
         self._process = process
         wait_for(
             self.ready,

@@ -26,6 +26,7 @@ class StepInfo:
     lab_ref: str
     module: str
     read_only: bool = False  # changes nothing (verify): never counts as a planned change
+    sandbox_only: bool = False  # runs only with --sandbox (moto runs no tasks; we do)
 
 
 STEPS: tuple[StepInfo, ...] = (
@@ -54,6 +55,13 @@ STEPS: tuple[StepInfo, ...] = (
         "ecslab.steps.deploy_service",
     ),
     StepInfo(
+        "run-tasks",
+        "Run the service's tasks locally behind the load balancer stand-in.",
+        "sandbox only",
+        "ecslab.steps.run_tasks",
+        sandbox_only=True,
+    ),
+    StepInfo(
         "verify",
         "Check that the load balancer URL answers with data from the database.",
         "lab step 13",
@@ -77,6 +85,11 @@ def steps_from(name: str | None) -> tuple[StepInfo, ...]:
         return STEPS
     start = STEPS.index(step_info(name))
     return STEPS[start:]
+
+
+def for_mode(steps: tuple[StepInfo, ...], sandbox: bool) -> tuple[StepInfo, ...]:
+    """`steps` without the sandbox-only ones, unless running in the sandbox."""
+    return tuple(info for info in steps if sandbox or not info.sandbox_only)
 
 
 def load_step(info: StepInfo, app: App) -> Step:

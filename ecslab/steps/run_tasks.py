@@ -1,0 +1,157 @@
+"""Sandbox only: run the service's tasks locally, as Fargate would, behind the LB stand-in.
+
+check(): containers of the service's current task definition and image digest are running,
+as many as its desired count, all answer /health, no older ones are left, and the load
+balancer stand-in answers. run(): a rolling replacement: start the missing new tasks, wait
+(bounded, on the app's clock) for /health, point the load balancer and moto's target group
+at them, then stop the old ones. The domain work is in ecslab/sandbox/tasks.py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NoReturn
+
+from ecslab.errors import DeployFailed, UsageError
+from ecslab.sandbox.ports import http_status
+from ecslab.sandbox.tasks import (
+    HEALTH_TIMEOUT,
+    LocalTask,
+    TaskSpec,
+    list_tasks,
+    point_load_balancer,
+    read_spec,
+    start_task,
+    stop_containers,
+    task_logs,
+)
+from ecslab.steps.base import Check, Outcome, StepResult
+
+if TYPE_CHECKING:
+    from ecslab.app import App
+    from ecslab.sandbox.state import SandboxState
+
+NAME = "run-tasks"
+DEPLOY_HINT = "run `ecslab --sandbox step deploy-service` first"
+
+
+def build(app: App) -> RunTasks:
+    return RunTasks(app)
+
+
+class RunTasks:
+    name = NAME
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def _state(self) -> SandboxState:
+        from ecslab.sandbox.mode import require_state
+
+        return require_state(self.app.config, self.app.cwd)
+
+    def _split(
+        self, spec: TaskSpec, state: SandboxState
+    ) -> tuple[list[LocalTask], list[LocalTask]]:
+        """(current healthy tasks to keep, up to desired; every other task)."""
+        tasks = list_tasks(self.app.docker, state.root, spec.service)
+        keep = [t for t in tasks if t.current(spec) and t.healthy()][: spec.desired]
+        kept = {t.container_id for t in keep}
+        return keep, [t for t in tasks if t.container_id not in kept]
+
+    def check(self) -> Check:
+        spec = read_spec(self.app)
+        if spec is None:
+            return Check(False, "the ECS service is not deployed yet (deploy-service creates it)")
+        state = self._state()
+        keep, others = self._split(spec, state)
+        if len(keep) < spec.desired:
+            return Check(False, f"{len(keep)} of {spec.desired} task(s) of {_short(spec)} run")
+        if others:
+            return Check(False, f"{len(others)} task(s) of an older revision or image are left")
+        if http_status(state.lb_url + "health", timeout=3) != 200:
+            return Check(False, f"the load balancer at {state.lb_url} does not answer yet")
+        return Check(True, f"{len(keep)} task(s) of {_short(spec)} healthy behind {state.lb_url}")
+
+    def plan(self) -> list[str]:
+        spec = read_spec(self.app)
+        if spec is None:
+            return ["run the service's tasks once deploy-service has deployed it"]
+        keep, others = self._split(spec, self._state())
+        lines = [f"run {spec.desired - len(keep)} task(s) of {_short(spec)} ({spec.image})"]
+        return lines + ([f"stop {len(others)} old task(s)"] if others else [])
+
+    def run(self) -> StepResult:
+        spec = read_spec(self.app)
+        if spec is None:
+            raise UsageError("the ECS service is not deployed yet", DEPLOY_HINT)
+        state = self._state()
+        keep, others = self._split(spec, state)
+        self._pull(spec)
+        started = [self._start(spec, state) for _ in range(spec.desired - len(keep))]
+        self._wait_healthy(started)
+        point_load_balancer(self.app, state, keep + started)
+        stopped = stop_containers(self.app.docker, state.root, {t.container_id for t in others})
+        self._wait_load_balancer(state)
+        message = (
+            f"{len(keep + started)} task(s) of {_short(spec)} behind {state.lb_url}"
+            f" ({len(started)} started, {stopped} stopped)"
+        )
+        data = {"tasks": [t.target for t in keep + started], "load_balancer_url": state.lb_url}
+        return StepResult(Outcome.DONE, message, data)
+
+    def _pull(self, spec: TaskSpec) -> None:
+        import docker.errors
+
+        with self.app.ui.status(f"pulling {spec.image}"):
+            try:
+                self.app.docker.images.pull(spec.image)
+            except docker.errors.DockerException as exc:
+                raise DeployFailed(f"cannot pull {spec.image}: {exc}", DEPLOY_HINT) from exc
+
+    def _start(self, spec: TaskSpec, state: SandboxState) -> LocalTask:
+        task = start_task(self.app.docker, spec, state.root, self.app.db_password())
+        self.app.ui.info(f"started task {task.name} on {task.target}", step=NAME)
+        return task
+
+    def _wait_healthy(self, tasks: list[LocalTask]) -> None:
+        """Until every task answers /health; a task that exits or times out fails the step."""
+        clock = self.app.clock
+        deadline = clock.now() + HEALTH_TIMEOUT
+        waiting = {t.container_id for t in tasks}
+        while waiting:
+            current = [t for t in self._tasks() if t.container_id in waiting]
+            dead = [t for t in current if not t.running]
+            if dead:
+                self._fail(dead, "exited")
+            waiting = {t.container_id for t in current if not t.healthy()}
+            if waiting and clock.now() > deadline:
+                self._fail([t for t in current if t.container_id in waiting], "is not healthy")
+            if waiting:
+                clock.sleep(0.5)
+
+    def _tasks(self) -> list[LocalTask]:
+        return list_tasks(self.app.docker, self._state().root)
+
+    def _wait_load_balancer(self, state: SandboxState) -> None:
+        clock = self.app.clock
+        deadline = clock.now() + 30
+        while http_status(state.lb_url + "health", timeout=3) != 200:
+            if clock.now() > deadline:
+                raise DeployFailed(
+                    f"the load balancer at {state.lb_url} does not answer /health",
+                    f"see {state.path / 'lb.log'}; `ecslab sandbox down` then up restarts it",
+                )
+            clock.sleep(0.5)
+
+    def _fail(self, tasks: list[LocalTask], what: str) -> NoReturn:
+        task = tasks[0]
+        logs = task_logs(self.app.docker, task)
+        raise DeployFailed(
+            f"task {task.name} {what} (/health on {task.target})\n{logs}",
+            "read the log lines above; `ecslab --sandbox status` shows the rest",
+        )
+
+
+def _short(spec: TaskSpec) -> str:
+    revision = spec.revision.rsplit("/", 1)[-1]
+    return f"{revision} ({spec.digest[:19]})"

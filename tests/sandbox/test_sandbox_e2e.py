@@ -1,0 +1,161 @@
+"""`ecslab --sandbox run-all` end to end, through the CLI, on real local peers.
+
+The sandbox starts its own moto server, registry, PostgreSQL and load balancer; it uses the
+test session's Docker engine (DOCKER_HOST) and base image (ECSLAB_BASE_IMAGE), so CI builds
+neither twice. One real run-all, one no-op run-all, status, destroy, down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecslab.cli import run
+from ecslab.sandbox import DockerEngine
+from ecslab.sandbox.process import pid_alive
+from ecslab.sandbox.state import SandboxState, load_state
+from ecslab.sandbox.tasks import LABEL_ROOT
+
+REPO = Path(__file__).resolve().parents[2]
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+    def outcomes(self) -> dict[str, str]:
+        return {
+            str(e["step"]): str(e["status"])
+            for e in self.events()
+            if e.get("event") == "step" and e.get("status") != "started"
+        }
+
+
+@pytest.fixture
+def sandbox_root(
+    dockerd: DockerEngine,
+    base_image: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Iterator[Path]:
+    """A clean environment for `ecslab --sandbox`; the sandbox is taken down afterwards."""
+    for name in list(os.environ):
+        if name.startswith(("ECSLAB_", "AWS_")) or name in ("NO_COLOR", "CI"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("DOCKER_HOST", dockerd.docker_host)
+    monkeypatch.setenv("ECSLAB_BASE_IMAGE", base_image)
+    # A snapshot outside git: its tag is a content hash, stable even while someone edits
+    # the checkout's microsite between the two runs.
+    microsite = shutil.copytree(
+        REPO / "microsite", tmp_path / "microsite", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.setenv("ECSLAB_MICROSITE_DIR", str(microsite))
+    monkeypatch.setenv("ECSLAB_OUTPUT", "json")
+    root = tmp_path / ".ecslab" / "sandbox"
+    try:
+        yield root
+    finally:
+        run(["sandbox", "down"])
+
+
+def _ecslab(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    code = run(list(args))
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
+
+
+def _lb_targets(state: SandboxState) -> list[str]:
+    targets: list[str] = json.loads(state.lb_targets_file.read_text())
+    assert len(targets) == 2 and all(t.startswith("127.0.0.1:") for t in targets), targets
+    return targets
+
+
+def _get_json(url: str) -> dict[str, Any]:
+    with _DIRECT.open(url, timeout=10) as response:
+        data: dict[str, Any] = json.loads(response.read())
+        return data
+
+
+def test_sandbox_run_all_status_destroy_down(
+    sandbox_root: Path, dockerd: DockerEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _ecslab(capsys, "--sandbox", "--yes", "run-all")
+    assert first.code == 0, first.err + first.out
+    assert first.outcomes() == {
+        "service-linked-role": "done",
+        "deploy-ecr": "done",
+        "push-image": "done",
+        "deploy-service": "done",
+        "run-tasks": "done",
+        "verify": "done",
+    }
+    state = load_state(sandbox_root)
+    assert state is not None
+    answer = _get_json(state.lb_url)
+    assert answer["items"], answer
+    assert "PostgreSQL" in answer["database"]["version"]
+    assert state.db_password() not in first.out + first.err
+
+    second = _ecslab(capsys, "--sandbox", "--yes", "run-all")
+    assert second.code == 0, second.err + second.out
+    outcomes = second.outcomes()
+    assert outcomes.pop("verify") == "done"  # verify always probes afresh
+    assert set(outcomes.values()) == {"already-done"}, outcomes
+
+    shown = _ecslab(capsys, "--sandbox", "status")
+    assert shown.code == 0, shown.err
+    summary = shown.events()[-1]
+    targets = {t["target"] for t in summary["targets"] if t["state"] == "healthy"}
+    assert targets == set(_lb_targets(state)), summary
+
+    _assert_destroyed(capsys, dockerd, state.root)
+    _assert_down(capsys, sandbox_root, state.moto_pid, state.registry_pid, state.lb_pid)
+
+
+def _assert_destroyed(capsys: pytest.CaptureFixture[str], dockerd: DockerEngine, root: str) -> None:
+    import boto3
+
+    state = load_state(Path(root))
+    assert state is not None
+    destroyed = _ecslab(capsys, "--sandbox", "--yes", "destroy")
+    assert destroyed.code == 0, destroyed.err + destroyed.out
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    cfn = session.client("cloudformation", endpoint_url=state.endpoint_url)
+    live = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert live == []
+    ecr = session.client("ecr", endpoint_url=state.endpoint_url)
+    assert ecr.describe_repositories()["repositories"] == []
+    client = dockerd.client()
+    try:
+        left = client.containers.list(all=True, filters={"label": f"{LABEL_ROOT}={root}"})
+    finally:
+        client.close()
+    assert left == []
+
+
+def _assert_down(capsys: pytest.CaptureFixture[str], root: Path, *pids: int | None) -> None:
+    postgres_root = load_state(root).postgres_root  # type: ignore[union-attr]
+    stopped = _ecslab(capsys, "sandbox", "down")
+    assert stopped.code == 0, stopped.err
+    assert all(pid is not None and not pid_alive(pid) for pid in pids)
+    assert load_state(root) is None
+    assert not Path(postgres_root, "data", "postmaster.pid").exists()
