@@ -1,7 +1,8 @@
 """microsite: the ECS lab's backend, a small JSON service over PostgreSQL.
 
-One process, one asyncio event loop (uvloop when installed), an HTTP/1.1 server built on
-httptools' parser and an asyncpg connection pool. `python -m microsite` runs it.
+One process, one uvloop event loop, uvicorn (httptools protocol) serving a raw ASGI
+adapter over the routes, asyncpg connections in a small pool of the service's own.
+`python -m microsite` runs it.
 """
 
 SERVICE_NAME = "microsite"

@@ -1,10 +1,12 @@
-"""A small bounded pool of asyncpg connections, lighter per request than asyncpg.Pool.
+"""A small bounded pool of asyncpg connections, lighter and fairer than asyncpg.Pool.
 
-asyncpg.Pool costs a proxy object, a shielded future and an inactivity timer per
-acquire/release, and by default a reset query (one more round trip) per release. This
-service keeps no session state on its connections, so a pool here is a list of idle
-connections, a count of open ones and a queue of waiters: GET / used roughly a third less
-CPU after the switch (see README, "Why this stack").
+asyncpg.Pool costs a proxy object, a shielded release task and an inactivity timer per
+acquire/release, and by default a reset query (one more round trip) per release. Its queue
+of free connections is an asyncio.LifoQueue, where a request can take a connection just
+handed to a waiter, which then queues again at the back: under load GET / had a p99 of
+50 ms on it. This service keeps no session state on its connections, so a pool here is a
+list of idle connections, a count of open ones and a queue of waiters, each released
+connection going to the oldest waiter (see README, "Why this stack").
 
 Rules: at most `size` connections are open or opening; a released connection that is
 closed, broken or still inside a transaction is terminated, never reused; a caller that

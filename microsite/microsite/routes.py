@@ -1,4 +1,5 @@
-"""The routes: what each URL answers. Pure request -> response code over `Database`.
+"""The routes: what each URL answers. Pure request -> response code over `Database`;
+asgi.py carries requests and responses to and from uvicorn.
 
 GET /            service, environment, the database's time and version, and its items
 GET /health      liveness (no database call)
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from microsite import SERVICE_NAME
+from microsite.asgi import Header, Request, Response, Result, error_response
 from microsite.config import Settings
 from microsite.db import (
     SQL_COUNT,
@@ -28,7 +30,6 @@ from microsite.db import (
     Database,
     DatabaseUnavailable,
 )
-from microsite.server import Request, Response, Result, error_response
 
 PAGE_DEFAULT = 20
 PAGE_MAX = 100
@@ -51,7 +52,7 @@ def _item(row: Any) -> dict[str, Any]:
     }
 
 
-def _json(status: int, data: Any, headers: bytes = b"") -> Response:
+def _json(status: int, data: Any, headers: tuple[Header, ...] = ()) -> Response:
     return Response(status, orjson.dumps(data), headers)
 
 
@@ -158,7 +159,7 @@ class App:
 
     async def _create(self, name: str, description: str) -> Response:
         row = (await self._db.fetch(SQL_INSERT, name, description, retry=False))[0]
-        return _json(201, _item(row), b"location: /items/%d\r\n" % row["id"])
+        return _json(201, _item(row), ((b"location", b"/items/%d" % row["id"]),))
 
     def get_item(self, request: Request, raw_id: str) -> Result:
         item_id = _item_id(raw_id)
@@ -189,7 +190,7 @@ class App:
 def _method_not_allowed(methods: dict[str, Any]) -> Response:
     allow = ", ".join(sorted(methods)).encode()
     response = error_response(405, "method_not_allowed", "method not allowed on this resource")
-    response.headers = b"allow: " + allow + b"\r\n"
+    response.headers = ((b"allow", allow),)
     return response
 
 

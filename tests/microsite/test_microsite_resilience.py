@@ -120,6 +120,7 @@ def test_sigterm_finishes_requests_in_flight(
     assert time.monotonic() - began < 5
     assert refused, "new connections must be refused once SIGTERM arrived"
     assert [reply.status for reply in replies] == [200] * 4
+    assert [reply.headers.get("connection") for reply in replies] == ["close"] * 4
     stopped = [line for line in site.lines if line["event"] == "stopped"]
     assert stopped and stopped[0]["clean"] is True
 
