@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -35,6 +33,7 @@ from ecslab.sandbox.process import (
     stop_process,
     wait_for,
 )
+from ecslab.sandbox.service import LocalService
 
 if TYPE_CHECKING:
     import docker
@@ -48,7 +47,7 @@ DAEMON_FLAGS = (
 )
 
 
-class DockerEngine:
+class DockerEngine(LocalService):
     """dockerd under `root`: `start()`, `stop()`, `remove()`, `docker_host`, `client()`.
 
     `DockerEngine.attached(url)` wraps an engine someone else started (CI): start() only
@@ -141,24 +140,6 @@ class DockerEngine:
         if containerd is not None:
             stop_pid(containerd, term_timeout=10)
         unmount_under(self.root)
-
-    def remove(self) -> None:
-        """Stop and delete the engine's directory (only if this object created it)."""
-        self.stop()
-        if self._owns_root:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> DockerEngine:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.remove()
 
     @property
     def pid(self) -> int | None:

@@ -7,17 +7,17 @@ way it would to AWS. moto is imported only when the server starts.
 from __future__ import annotations
 
 import threading
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ecslab.sandbox.errors import MissingPythonPackageError, SandboxError, ServiceStartError
 from ecslab.sandbox.ports import LOOPBACK, http_status, port_is_free
+from ecslab.sandbox.service import LocalService
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
 
 
-class MotoServer:
+class MotoServer(LocalService):
     """A ThreadedMotoServer: `start()`, `stop()`, `reset()`, `endpoint_url`.
 
     With no port the kernel assigns one at bind time, so there is no race for it.
@@ -64,15 +64,3 @@ class MotoServer:
         if self._server is not None:
             self._server.stop()
             self._server = None
-
-    def __enter__(self) -> MotoServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

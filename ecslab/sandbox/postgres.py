@@ -19,12 +19,12 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import quote
 
 from ecslab.sandbox.errors import MissingBinaryError, SandboxError, ServiceStartError
 from ecslab.sandbox.ports import LOOPBACK, free_port
 from ecslab.sandbox.process import find_binary, pid_alive, run, stop_pid
+from ecslab.sandbox.service import LocalService
 
 APT_PACKAGE = "postgresql"
 OS_USER = "postgres"
@@ -64,7 +64,7 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-class PostgresServer:
+class PostgresServer(LocalService):
     """One PostgreSQL cluster: `start()`, `stop()`, `restart()`, `dsn()`, `create_database()`.
 
     With no `root`, a temporary directory is made and removed again by `remove()` (and on
@@ -129,24 +129,6 @@ class PostgresServer:
         """Stop and start again on the same port with the same data."""
         self.stop()
         self.start()
-
-    def remove(self) -> None:
-        """Stop the server and delete the directory if this object created it."""
-        self.stop()
-        if self._owns_root:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> PostgresServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.remove()
 
     @property
     def pid(self) -> int | None:

@@ -10,17 +10,16 @@ no apache2-utils needed, and passwords never appear on a command line).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 from ecslab.sandbox.errors import MissingPythonPackageError, ServiceStartError
 from ecslab.sandbox.ports import LOOPBACK, free_port, http_status
 from ecslab.sandbox.process import find_binary, spawn, stop_process, wait_for
+from ecslab.sandbox.service import LocalService
 
 APT_PACKAGE = "docker-registry"
 BCRYPT_COST = 4
@@ -39,7 +38,7 @@ def htpasswd_line(user: str, password: str, cost: int = BCRYPT_COST) -> str:
     return f"{user}:{hashed}"
 
 
-class Registry:
+class Registry(LocalService):
     """docker-registry under `root`: `start()`, `stop()`, `remove()`, `address`.
 
     `users` maps user names to passwords and turns on htpasswd auth. With no `root` a
@@ -145,24 +144,6 @@ class Registry:
         if self._process is not None:
             stop_process(self._process, term_timeout=10)
             self._process = None
-
-    def remove(self) -> None:
-        """Stop, and delete the directory if this object created it."""
-        self.stop()
-        if self._owns_root:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> Registry:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.remove()
 
 
 __all__ = ["Registry", "htpasswd_line"]
