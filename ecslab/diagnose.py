@@ -140,8 +140,8 @@ def _stack_failed(e: Evidence) -> RootCause | None:
     why = f"{first.logical_id}: {first.reason}" if first else stack.reason or "no reason given"
     return RootCause(
         f"stack {stack.name} is {stack.status}: {why}",
-        "fix the cause above, then run `ecslab run-all` (a ROLLBACK_COMPLETE stack must be "
-        "deleted first: `ecslab destroy`)",
+        "fix the cause above, then run `ecslab run-all` (it deletes and creates again a "
+        "stack left in ROLLBACK_COMPLETE)",
         "stack",
     )
 

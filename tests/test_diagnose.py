@@ -83,7 +83,7 @@ def test_rolled_back_stack_names_the_first_failed_resource() -> None:
         "stack ecslab-dev is ROLLBACK_COMPLETE: EcsService: Resource handler returned message: "
         "Invalid request provided"
     )
-    assert "ecslab destroy" in cause.fix
+    assert "ecslab run-all" in cause.fix
 
 
 def test_out_of_memory_exit() -> None:
