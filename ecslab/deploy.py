@@ -441,6 +441,15 @@ def _wait_for_change_set(
 
 
 def show_changes(app: App, stack_name: str, change_set: ChangeSet) -> None:
+    if not change_set.changes:
+        # Parameters changed but CloudFormation names no resource (moto does this for a
+        # parameter-only update); an empty table would read as "nothing happens".
+        app.ui.info(
+            f"Changes to stack {stack_name}: new parameter values; CloudFormation lists "
+            "no resource change for them",
+            stack=stack_name,
+        )
+        return
     rows = [
         (c.action, c.logical_id, c.resource_type, c.replacement or "-") for c in change_set.changes
     ]
@@ -451,7 +460,8 @@ def _confirm_or_discard(
     app: App, cfn: CloudFormation, desired: DesiredStack, change_set: ChangeSet, change_type: str
 ) -> None:
     count = len(change_set.changes)
-    question = f"Execute these {count} change(s) to stack {desired.name}?"
+    what = f"these {count} change(s)" if count else "this change set"
+    question = f"Execute {what} to stack {desired.name}?"
     try:
         answer = app.ui.confirm(question)
     except BaseException:

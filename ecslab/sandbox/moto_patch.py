@@ -3,6 +3,10 @@
 - ExecuteChangeSet leaves a stack's Outputs as they were before (none for a new stack), so
   steps that read outputs (push-image, verify) would see no repository or load balancer.
   The sandbox's moto server and the tests' in-process one both apply this patch.
+- An update replaces a resource (a task definition whose image parameter changed gets a
+  new revision) but leaves the resources that refer to it alone, so the ECS service kept
+  running the old revision. AWS updates those dependents; `resource_map_update_with_
+  dependents` does too, until nothing more changes.
 - A target group keys its targets by Id alone; AWS by Id and port. The sandbox's tasks
   share 127.0.0.1 on different ports, so only the sandbox's moto server applies
   `target_group_methods_by_id_and_port` (its moto has no EC2 instances as targets).
@@ -65,11 +69,126 @@ def target_group_methods_by_id_and_port() -> dict[str, Any]:
     return {"register": register, "deregister": deregister, "health_for": health_for}
 
 
+MAX_DEPENDENT_ROUNDS = 10  # a template's reference chains are far shorter
+
+
+def resource_map_update_with_dependents() -> Any:
+    """moto's ResourceMap.update, then an update of every resource that refers (Ref or
+    GetAtt) to a resource whose physical id the update changed, repeated to a fixpoint."""
+    from moto.cloudformation.parsing import ResourceMap
+
+    original = ResourceMap.update
+
+    def update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
+        before = _physical_ids(self)
+        original(self, template, parameters)
+        changed = {name for name, pid in _physical_ids(self).items() if before.get(name) != pid}
+        for _ in range(MAX_DEPENDENT_ROUNDS):
+            dependents = [
+                name
+                for name, body in self._resource_json_map.items()
+                if name not in changed and _refers_to(body, changed)
+            ]
+            if not dependents:
+                return
+            before = _physical_ids(self)
+            for name in dependents:
+                _update_one(self, name)
+            changed = {n for n, pid in _physical_ids(self).items() if before.get(n) != pid}
+
+    return update
+
+
+def _physical_ids(resource_map: Any) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for name, resource in resource_map._parsed_resources.items():
+        try:
+            pid = getattr(resource, "physical_resource_id", None)
+        except Exception:  # some moto models compute it from state they may not have
+            continue
+        if isinstance(pid, str):
+            ids[name] = pid
+    return ids
+
+
+def _refers_to(body: Any, names: set[str]) -> bool:
+    from moto.cloudformation.parsing import get_references_from_template
+
+    refs = set(get_references_from_template(body)) | _get_att_targets(body)
+    return bool(refs & names)
+
+
+def _get_att_targets(body: Any) -> set[str]:
+    if isinstance(body, dict):
+        found = set()
+        for key, value in body.items():
+            if key == "Fn::GetAtt" and isinstance(value, list) and value:
+                found.add(str(value[0]))
+            else:
+                found |= _get_att_targets(value)
+        return found
+    if isinstance(body, list):
+        return set().union(*(_get_att_targets(item) for item in body)) if body else set()
+    return set()
+
+
+def _update_one(resource_map: Any, name: str) -> None:
+    from moto.cloudformation.parsing import parse_and_update_resource
+
+    resource = parse_and_update_resource(
+        name,
+        resource_map._resource_json_map[name],
+        resource_map,
+        account_id=resource_map._account_id,
+        region_name=resource_map._region_name,
+    )
+    if resource is not None:
+        resource_map._parsed_resources[name] = resource
+
+
+def task_definition_update_like_create() -> Any:
+    """TaskDefinition.update_from_cloudformation_json: a new revision built as create does
+    (PascalCase keys converted), when the family, containers or volumes changed."""
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+    from moto.ecs.models import TaskDefinition, ecs_backends
+
+    def update(
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        wanted = (
+            properties.get("Family", original_resource.family),
+            remap_nested_keys(properties.get("ContainerDefinitions", []), pascal_to_camelcase),
+            remap_nested_keys(properties.get("Volumes", []), pascal_to_camelcase),
+        )
+        if wanted == (
+            original_resource.family,
+            original_resource.container_definitions,
+            original_resource.volumes,
+        ):
+            return original_resource
+        ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+        return TaskDefinition.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    return classmethod(update)
+
+
 def apply_sandbox_patches() -> None:
     """Every patch, for the rest of this process (the sandbox's moto server)."""
+    from moto.cloudformation.parsing import ResourceMap
+    from moto.ecs.models import TaskDefinition
     from moto.elbv2.models import FakeTargetGroup
 
     apply_change_set_outputs_patch()
+    ResourceMap.update = resource_map_update_with_dependents()  # type: ignore[method-assign]
+    TaskDefinition.update_from_cloudformation_json = task_definition_update_like_create()  # type: ignore[method-assign]
     for name, method in target_group_methods_by_id_and_port().items():
         setattr(FakeTargetGroup, name, method)
 

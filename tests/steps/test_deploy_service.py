@@ -100,6 +100,8 @@ def test_a_new_image_or_password_is_an_update(ecr_stack: boto3.Session, moto_ser
     assert any("hidden parameter(s) DbPassword (values not shown)" in line for line in lines)
     assert step.run().outcome == Outcome.DONE
     assert new_password not in all_text(app) and new_password not in json.dumps(lines)
+    # moto names no resource for a parameter-only change: no empty table, a sentence
+    assert "new parameter values; CloudFormation lists no resource change" in all_text(app)
 
     same = make_app(ecr_stack, moto_server, image_tag="v2", db_password=Secret(new_password))
     assert deploy_service.build(same).check().done

@@ -1,0 +1,62 @@
+"""The sandbox's moto updates the resources that refer to a replaced one, as AWS does.
+
+Without the patch, a new image gives the task definition a new revision while the ECS
+service keeps running the old one, so a code change never reaches the sandbox's tasks.
+"""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto.cloudformation.parsing import ResourceMap
+from moto.ecs.models import TaskDefinition
+
+from ecslab.sandbox.moto_patch import (
+    resource_map_update_with_dependents,
+    task_definition_update_like_create,
+)
+from ecslab.steps import deploy_ecr, deploy_service
+from tests.helpers import make_app, put_fake_image
+
+REPOSITORY = "ecslab-dev-microservice"
+
+
+def _service_image(session: boto3.Session) -> tuple[str, str]:
+    ecs = session.client("ecs")
+    service = ecs.describe_services(
+        cluster="ecslab-dev-cluster", services=["ecslab-dev-microservice"]
+    )["services"][0]
+    task_definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
+    image = task_definition["taskDefinition"]["containerDefinitions"][0]["image"]
+    return service["taskDefinition"].rsplit(":", 1)[1], image
+
+
+def _deploy_twice(session: boto3.Session, moto_server: str) -> tuple[str, str, str]:
+    deploy_ecr.build(make_app(session, moto_server)).run()
+    put_fake_image(session, REPOSITORY, "v1")
+    deploy_service.build(make_app(session, moto_server, image_tag="v1")).run()
+    new_digest = put_fake_image(session, REPOSITORY, "v2")
+    deploy_service.build(make_app(session, moto_server, image_tag="v2")).run()
+    revision, image = _service_image(session)
+    return revision, image, new_digest
+
+
+def test_a_new_image_reaches_the_service(
+    aws: boto3.Session, moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ResourceMap, "update", resource_map_update_with_dependents())
+    monkeypatch.setattr(
+        TaskDefinition, "update_from_cloudformation_json", task_definition_update_like_create()
+    )
+    revision, image, new_digest = _deploy_twice(aws, moto_server)
+    assert revision == "2"
+    assert image.endswith(f"@{new_digest}")
+
+
+def test_plain_moto_leaves_the_service_on_the_old_revision(
+    aws: boto3.Session, moto_server: str
+) -> None:
+    """The gap the patch closes; if moto fixes it, this test says the patch can go."""
+    revision, image, new_digest = _deploy_twice(aws, moto_server)
+    assert revision == "1"
+    assert not image.endswith(f"@{new_digest}")
