@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ecslab.app import App
-from ecslab.cli.options import dry_run_option, lab_options, timeout_option
+from ecslab.cli.options import dry_run_option, lab_options, timeout_option, yes_option
 from ecslab.cli.state import with_app
 from ecslab.errors import NothingToDo, UsageError
 from ecslab.steps import STEP_NAMES, STEPS, StepInfo, for_mode, step_info, steps_from
@@ -50,6 +50,7 @@ def _run(app: App, steps: tuple[StepInfo, ...], *, dry_run: bool) -> None:
 @lab_options
 @timeout_option
 @dry_run_option
+@yes_option
 @with_app
 def run_all(app: App, from_step: str | None, dry_run: bool) -> None:
     """Run every lab step in order; steps already done are skipped.
@@ -95,6 +96,7 @@ def _make_step_command(info: StepInfo) -> click.Command:
     @lab_options
     @timeout_option
     @dry_run_option
+    @yes_option
     @with_app
     def command(app: App, dry_run: bool) -> None:
         if info.sandbox_only and not app.config.sandbox:

@@ -76,6 +76,19 @@ def timeout_option(func: F) -> F:
     return _TIMEOUT(func)
 
 
+def yes_option(func: F) -> F:
+    """`--yes` after the command too (`ecslab run-all --yes`): the same setting as the
+    global flag."""
+    return click.option(
+        "--yes",
+        "-y",
+        "yes",
+        is_flag=True,
+        default=None,
+        help="Answer yes to confirmations; never prompt.",
+    )(func)
+
+
 def dry_run_option(func: F) -> F:
     return click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")(
         func

@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from ecslab.app import App
-from ecslab.cli.options import timeout_option
+from ecslab.cli.options import timeout_option, yes_option
 from ecslab.cli.state import with_app
 
 
 @click.command("destroy")
 @timeout_option
+@yes_option
 @with_app
 def destroy(app: App) -> None:
     """Delete the stack, then empty and delete the retained ECR repository.

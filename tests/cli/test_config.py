@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -215,3 +216,21 @@ def test_durations() -> None:
     assert resolve({"timeout": "1h"}, {}).timeout == 3600
     with pytest.raises(ConfigError, match="duration"):
         resolve({"timeout": "soon"}, {})
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["run-all", "--yes"], ["step", "deploy-ecr", "-y"], ["destroy", "--yes"]],
+)
+def test_yes_is_accepted_after_the_command_too(
+    ecslab: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    """`ecslab run-all --yes` must not be a usage error: it reaches AWS (here, nothing)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("ECSLAB_DB_HOST", "db.internal")
+    monkeypatch.setenv("ECSLAB_DB_PASSWORD", "pw")
+    result = ecslab("--region", "eu-west-1", "--endpoint-url", "http://127.0.0.1:9", *argv)
+    assert result.code == ExitCode.AWS, result.err
+    assert "cannot reach http://127.0.0.1:9/" in result.err
