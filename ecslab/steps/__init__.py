@@ -56,7 +56,7 @@ STEPS: tuple[StepInfo, ...] = (
     ),
     StepInfo(
         "run-tasks",
-        "Run the service's tasks locally behind the load balancer stand-in.",
+        "Run the service's tasks locally behind a load balancer; add the autoscaling.",
         "sandbox only",
         "ecslab.steps.run_tasks",
         sandbox_only=True,

@@ -1,10 +1,13 @@
-"""Sandbox only: run the service's tasks locally, as Fargate would, behind the LB stand-in.
+"""Sandbox only: play what moto leaves out after deploy-service: the tasks, the autoscaling.
 
 check(): containers of the service's current task definition and image digest are running,
 as many as its desired count, all answer /health, no older ones are left, and the load
-balancer stand-in answers. run(): a rolling replacement: start the missing new tasks, wait
+balancer stand-in answers; and the deployed template's scalable target, scaling policies
+and alarms (which moto's CloudFormation skips) exist in moto as the template defines them.
+run(): a rolling replacement when the tasks need one: start the missing new tasks, wait
 (bounded, on the app's clock) for /health, point the load balancer and moto's target group
-at them, then stop the old ones. The domain work is in ecslab/sandbox/tasks.py.
+at them, then stop the old ones; then it makes moto's autoscaling match the template. The
+domain work is in ecslab/sandbox/tasks.py and ecslab/sandbox/autoscaling.py.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NoReturn
 
 from ecslab.errors import DeployFailed, UsageError
+from ecslab.sandbox.autoscaling import AutoscalingEmulator, Emulation
 from ecslab.sandbox.ports import http_status
 from ecslab.sandbox.tasks import (
     HEALTH_TIMEOUT,
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
 
 NAME = "run-tasks"
 DEPLOY_HINT = "run `ecslab --sandbox step deploy-service` first"
+AUTOSCALING_OK = "autoscaling emulated and matches the template"
 
 
 def build(app: App) -> RunTasks:
@@ -58,11 +63,10 @@ class RunTasks:
         kept = {t.container_id for t in keep}
         return keep, [t for t in tasks if t.container_id not in kept]
 
-    def check(self) -> Check:
-        spec = read_spec(self.app)
-        if spec is None:
-            return Check(False, "the ECS service is not deployed yet (deploy-service creates it)")
-        state = self._state()
+    def _emulator(self) -> AutoscalingEmulator:
+        return AutoscalingEmulator(self.app.aws, self.app.config.names.stack)
+
+    def _tasks_check(self, spec: TaskSpec, state: SandboxState) -> Check:
         keep, others = self._split(spec, state)
         if len(keep) < spec.desired:
             return Check(False, f"{len(keep)} of {spec.desired} task(s) of {_short(spec)} run")
@@ -72,19 +76,65 @@ class RunTasks:
             return Check(False, f"the load balancer at {state.lb_url} does not answer yet")
         return Check(True, f"{len(keep)} task(s) of {_short(spec)} healthy behind {state.lb_url}")
 
+    def check(self) -> Check:
+        spec = read_spec(self.app)
+        if spec is None:
+            return Check(False, "the ECS service is not deployed yet (deploy-service creates it)")
+        tasks = self._tasks_check(spec, self._state())
+        if not tasks.done:
+            return tasks
+        scaling = self._emulator().pending()
+        if not scaling.matches:
+            return Check(False, f"autoscaling differs from the template: {_listed(scaling)}")
+        return Check(True, f"{tasks.reason}; {AUTOSCALING_OK} ({_resources(scaling)})")
+
     def plan(self) -> list[str]:
         spec = read_spec(self.app)
         if spec is None:
-            return ["run the service's tasks once deploy-service has deployed it"]
-        keep, others = self._split(spec, self._state())
-        lines = [f"run {spec.desired - len(keep)} task(s) of {_short(spec)} ({spec.image})"]
-        return lines + ([f"stop {len(others)} old task(s)"] if others else [])
+            return [
+                "run the service's tasks once deploy-service has deployed it",
+                "create the template's autoscaling in moto (its CloudFormation skips it)",
+            ]
+        state = self._state()
+        lines: list[str] = []
+        if not self._tasks_check(spec, state).done:
+            keep, others = self._split(spec, state)
+            lines.append(f"run {spec.desired - len(keep)} task(s) of {_short(spec)} ({spec.image})")
+            lines += [f"stop {len(others)} old task(s)"] if others else []
+        return lines + [f"autoscaling: {c}" for c in self._emulator().pending().changes]
 
     def run(self) -> StepResult:
         spec = read_spec(self.app)
         if spec is None:
             raise UsageError("the ECS service is not deployed yet", DEPLOY_HINT)
         state = self._state()
+        started: list[LocalTask] = []
+        if self._tasks_check(spec, state).done:
+            running, stopped = self._split(spec, state)[0], 0
+        else:
+            running, started, stopped = self._roll(spec, state)
+        scaling = self._emulator().apply()
+        for change in scaling.changes:
+            self.app.ui.info(f"autoscaling: {change}", step=NAME)
+        message = (
+            f"{len(running)} task(s) of {_short(spec)} behind {state.lb_url}"
+            f" ({len(started)} started, {stopped} stopped); autoscaling emulated: "
+            f"{len(scaling.changes)} change(s) to {_resources(scaling)}"
+        )
+        data = {
+            "tasks": [t.target for t in running],
+            "load_balancer_url": state.lb_url,
+            "autoscaling": {
+                "resources": list(scaling.resources),
+                "changes": [str(c) for c in scaling.changes],
+            },
+        }
+        return StepResult(Outcome.DONE, message, data)
+
+    def _roll(
+        self, spec: TaskSpec, state: SandboxState
+    ) -> tuple[list[LocalTask], list[LocalTask], int]:
+        """Rolling replacement: (tasks now running, tasks started, count stopped)."""
         keep, others = self._split(spec, state)
         self._pull(spec)
         started = [self._start(spec, state) for _ in range(spec.desired - len(keep))]
@@ -92,12 +142,7 @@ class RunTasks:
         point_load_balancer(self.app, state, keep + started)
         stopped = stop_containers(self.app.docker, state.root, {t.container_id for t in others})
         self._wait_load_balancer(state)
-        message = (
-            f"{len(keep + started)} task(s) of {_short(spec)} behind {state.lb_url}"
-            f" ({len(started)} started, {stopped} stopped)"
-        )
-        data = {"tasks": [t.target for t in keep + started], "load_balancer_url": state.lb_url}
-        return StepResult(Outcome.DONE, message, data)
+        return keep + started, started, stopped
 
     def _pull(self, spec: TaskSpec) -> None:
         import docker.errors
@@ -155,3 +200,11 @@ class RunTasks:
 def _short(spec: TaskSpec) -> str:
     revision = spec.revision.rsplit("/", 1)[-1]
     return f"{revision} ({spec.digest[:19]})"
+
+
+def _resources(scaling: Emulation) -> str:
+    return f"{len(scaling.resources)} resource(s)" if scaling.resources else "none in the template"
+
+
+def _listed(scaling: Emulation) -> str:
+    return "; ".join(str(c) for c in scaling.changes)

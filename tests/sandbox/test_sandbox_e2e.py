@@ -2,7 +2,8 @@
 
 The sandbox starts its own moto server, registry, PostgreSQL and load balancer; it uses the
 test session's Docker engine (DOCKER_HOST) and base image (ECSLAB_BASE_IMAGE), so CI builds
-neither twice. One real run-all, one no-op run-all, status, destroy, down.
+neither twice. One real run-all, one no-op run-all (both with verify finding the autoscaling
+the sandbox emulates, as the template defines it), status, destroy, down.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ class Result:
 
     def events(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+    def step_event(self, name: str) -> dict[str, Any]:
+        """The step's final event (done, already-done, ...)."""
+        return next(
+            e
+            for e in reversed(self.events())
+            if e.get("event") == "step" and e.get("step") == name and e.get("status") != "started"
+        )
 
     def outcomes(self) -> dict[str, str]:
         return {
@@ -112,12 +121,20 @@ def test_sandbox_run_all_status_destroy_down(
     assert answer["items"], answer
     assert "PostgreSQL" in answer["database"]["version"]
     assert state.db_password() not in first.out + first.err
+    _assert_autoscaling_checked(first)
+    made = first.step_event("run-tasks")["data"]["autoscaling"]
+    assert len(made["resources"]) == 5 and len(made["changes"]) == 5, made
 
     second = _ecslab(capsys, "--sandbox", "--yes", "run-all")
     assert second.code == 0, second.err + second.out
     outcomes = second.outcomes()
     assert outcomes.pop("verify") == "done"  # verify always probes afresh
     assert set(outcomes.values()) == {"already-done"}, outcomes
+    assert (
+        "autoscaling emulated and matches the template"
+        in (second.step_event("run-tasks")["message"])
+    )
+    _assert_autoscaling_checked(second)
 
     shown = _ecslab(capsys, "--sandbox", "status")
     assert shown.code == 0, shown.err
@@ -127,6 +144,17 @@ def test_sandbox_run_all_status_destroy_down(
 
     _assert_destroyed(capsys, dockerd, state.root)
     _assert_down(capsys, sandbox_root, state.moto_pid, state.registry_pid, state.lb_pid)
+
+
+def _assert_autoscaling_checked(result: Result) -> None:
+    """verify found the scalable target, both policies and both alarms, wired as the lab's."""
+    assert result.step_event("verify")["data"]["autoscaling_problems"] == []
+    warnings = [e["message"] for e in result.events() if e.get("event") == "warning"]
+    assert not [w for w in warnings if "autoscaling" in w], warnings
+    table = next(
+        e for e in result.events() if e.get("event") == "table" and e.get("title") == "Autoscaling"
+    )
+    assert "missing" not in json.dumps(table), table
 
 
 def _assert_destroyed(capsys: pytest.CaptureFixture[str], dockerd: DockerEngine, root: str) -> None:

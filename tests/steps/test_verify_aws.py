@@ -497,4 +497,4 @@ def test_a_rolled_back_stack_fails_at_once_with_its_first_failed_resource(
         "stack ecslab-dev is ROLLBACK_COMPLETE: EcsService: Resource handler returned message"
     )
     assert "service linked role" in caught.value.message
-    assert "ecslab destroy" in (caught.value.hint or "")
+    assert "ecslab run-all" in (caught.value.hint or "")
