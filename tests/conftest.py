@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import suppress
-from typing import TYPE_CHECKING, NoReturn, Protocol
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import pytest
 
@@ -30,14 +30,14 @@ from ecslab.sandbox import (
     build_base_image,
     ports,
 )
+from ecslab.sandbox.service import LocalService
 
 if TYPE_CHECKING:
     import boto3
     import docker
 
 
-class _Service(Protocol):
-    def start(self) -> None: ...
+S = TypeVar("S", bound=LocalService)
 
 
 def _unavailable(exc: SandboxError) -> NoReturn:
@@ -47,11 +47,21 @@ def _unavailable(exc: SandboxError) -> NoReturn:
     pytest.skip(str(exc))
 
 
-def _start(service: _Service) -> None:
+def _start(service: LocalService) -> None:
     try:
         service.start()
     except (MissingDependencyError, NeedsRootError) as exc:
         _unavailable(exc)
+
+
+@contextmanager
+def _running(service: S) -> Iterator[S]:
+    """`service` started (or the test skipped/failed as _unavailable says), then removed."""
+    try:
+        _start(service)
+        yield service
+    finally:
+        service.remove()
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------
@@ -63,12 +73,8 @@ def postgres() -> Iterator[PostgresServer]:
 
     Use `.host`, `.port`, `.user`, `.password`, `.dsn(dbname)`, `.execute(sql, dbname)`.
     """
-    server = PostgresServer()
-    try:
-        _start(server)
+    with _running(PostgresServer()) as server:
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture
@@ -83,12 +89,8 @@ def fresh_database(postgres: PostgresServer) -> Iterator[str]:
 @pytest.fixture
 def private_postgres() -> Iterator[PostgresServer]:
     """A started PostgreSQL cluster of this test's own (to stop, restart or break freely)."""
-    server = PostgresServer()
-    try:
-        _start(server)
+    with _running(PostgresServer()) as server:
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture(scope="session")
@@ -102,12 +104,8 @@ def free_port() -> Callable[[], int]:
 
 @pytest.fixture(scope="session")
 def _moto_service() -> Iterator[MotoServer]:
-    server = MotoServer()
-    try:
-        _start(server)
+    with _running(MotoServer()) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -151,12 +149,8 @@ def dockerd() -> Iterator[DockerEngine]:
     It has no bridge network: run containers with network_mode="host".
     """
     external = os.environ.get("ECSLAB_TEST_DOCKER_HOST")
-    engine = DockerEngine.attached(external) if external else DockerEngine()
-    try:
-        _start(engine)
+    with _running(DockerEngine.attached(external) if external else DockerEngine()) as engine:
         yield engine
-    finally:
-        engine.remove()
 
 
 @pytest.fixture(scope="session")
