@@ -55,16 +55,26 @@ def _until_terminated() -> None:
 
 
 def _serve_moto(args: argparse.Namespace) -> None:
+    from ecslab.sandbox.emulator import EmulatorContext, start_areas
     from ecslab.sandbox.moto_patch import apply_sandbox_patches
     from ecslab.sandbox.moto_server import MotoServer
 
     apply_sandbox_patches()  # the server runs in this process: the patches reach it
     server = MotoServer(port=args.port)
     server.start()
+    context = EmulatorContext(
+        endpoint_url=server.endpoint_url,
+        region=args.region,
+        state_dir=args.state_dir,
+        docker_host=args.docker_host,
+        time_scale=args.time_scale,
+    )
+    stop_areas = start_areas(context)
     print(f"moto serving on {server.endpoint_url}", flush=True)
     try:
         _until_terminated()
     finally:
+        stop_areas()
         server.stop()
 
 
@@ -83,6 +93,10 @@ def _serve_lb(args: argparse.Namespace) -> None:
 def _add_servers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     moto = commands.add_parser("serve-moto", help="serve moto on 127.0.0.1 until SIGTERM")
     moto.add_argument("--port", type=int, required=True)
+    moto.add_argument("--region", default="us-east-1")
+    moto.add_argument("--state-dir", type=Path, default=None, help="the sandbox's state folder")
+    moto.add_argument("--docker-host", default=None, help="the engine that runs the tasks")
+    moto.add_argument("--time-scale", type=float, default=1.0, help="sandbox s per real s")
     moto.set_defaults(run=_serve_moto)
     lb = commands.add_parser("serve-lb", help="the sandbox's load balancer stand-in")
     lb.add_argument("--port", type=int, required=True)
