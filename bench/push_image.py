@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ecslab.cli import run  # noqa: E402
+from ecslab.lab.template import load_template, phase1_template, template_body  # noqa: E402
 from ecslab.sandbox.moto_server import MotoServer  # noqa: E402
 from ecslab.sandbox.registry import Registry  # noqa: E402
-from ecslab.template import load_template, phase1_template, template_body  # noqa: E402
 
 TARGET_PERCENT = 5.0
 

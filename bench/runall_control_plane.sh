@@ -97,7 +97,7 @@ from pathlib import Path
 
 import boto3
 
-from ecslab.images import derive_tag
+from ecslab.lab.images import derive_tag
 from tests.helpers import put_fake_images
 
 tag = derive_tag(Path(sys.argv[1]), "linux/amd64", {}).name

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import boto3
 
-from ecslab.app import App
 from ecslab.aws.session import Aws
-from ecslab.clock import SystemClock
-from ecslab.config import Config
+from ecslab.compose.app import App
+from ecslab.core.clock import SystemClock
+from ecslab.core.config import Config
+from ecslab.core.ui import UI
 from ecslab.sandbox import MotoServer, PostgresServer, free_port
 from ecslab.steps import verify
-from ecslab.ui import UI
 
 MICROSITE = Path(__file__).resolve().parent.parent / "microsite"
 DELAYS = (0.5, 2.5, 5.0, 9.0)

@@ -11,17 +11,20 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ecslab.app import App
 from ecslab.aws.session import Aws
-from ecslab.clock import FakeClock
-from ecslab.config import Config, Secret
+from ecslab.compose.app import App
+from ecslab.core.clock import FakeClock
+from ecslab.core.config import Config, Secret
+from ecslab.core.ui import UI
 from ecslab.sandbox.moto_patch import moto_execute_change_set_with_outputs
-from ecslab.ui import UI
 
 if TYPE_CHECKING:
     import boto3
+
+    from ecslab.steps.base import Step, StepResult
 
 DB_PASSWORD = "pw-Never-Shown-7319"
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
@@ -34,9 +37,15 @@ def make_app(
     clock: FakeClock | None = None,
     yes: bool = True,
     interactive: bool = False,
+    stdin: str = "",
+    aws_factory: Callable[[Config], Aws] | None = None,
     **settings: Any,
 ) -> App:
-    """An App against `session` (moto over HTTP, or a stubbed one without endpoint)."""
+    """An App against `session` (moto over HTTP, or a stubbed one without endpoint).
+
+    The one App builder of the tests: `stdin` is what the user answers at prompts,
+    `aws_factory` replaces the AWS side (e.g. Stubber-wrapped clients).
+    """
     values: dict[str, Any] = {
         "region": "us-east-1",
         "endpoint_url": endpoint_url,
@@ -54,6 +63,7 @@ def make_app(
         err=io.StringIO(),
         assume_yes=yes,
         interactive=interactive,
+        stdin=io.StringIO(stdin),  # what the user types at a confirmation
     )
     if config.db_password is not None:
         ui.register_secret(config.db_password.reveal())
@@ -62,7 +72,7 @@ def make_app(
         ui=ui,
         clock=clock or FakeClock(),
         # Without an endpoint the clients are stubbed: no STS preflight to answer.
-        aws_factory=lambda c: Aws(c, session, preflight=endpoint_url is not None),
+        aws_factory=aws_factory or (lambda c: Aws(c, session, preflight=endpoint_url is not None)),
     )
 
 
@@ -134,3 +144,8 @@ def patch_moto_change_set_outputs(monkeypatch: Any) -> None:
     monkeypatch.setattr(
         CloudFormationBackend, "execute_change_set", moto_execute_change_set_with_outputs()
     )
+
+
+def run_step(step: Step) -> StepResult:
+    """Assess a step, then run it on that assessment, as the runner does (not done or not)."""
+    return step.run(step.assess())

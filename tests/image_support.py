@@ -19,12 +19,12 @@ from typing import Any
 import boto3
 import docker
 
-from ecslab.app import App
 from ecslab.aws.session import Aws
-from ecslab.clock import FakeClock
-from ecslab.config import Config
-from ecslab.template import load_template, phase1_template, template_body
-from ecslab.ui import UI
+from ecslab.compose.app import App
+from ecslab.core.clock import FakeClock
+from ecslab.core.config import Config
+from ecslab.core.ui import UI
+from ecslab.lab.template import load_template, phase1_template, template_body
 
 ROOT = Path(__file__).resolve().parent.parent
 MICROSITE = ROOT / "microsite"

@@ -1,10 +1,10 @@
-"""Shared by the verify, status and logs tests: an App on moto, stubbed clients, HTTP stand-ins.
+"""Shared by the verify, status and logs tests: stubbed clients and HTTP stand-ins.
 
-`make_app` builds the App the way every ecslab test does (JSON UI into StringIO, a fake
-clock, AWS through the `aws` fixture's moto session). `StubbedAws` hands out botocore
-Stubber-wrapped clients for the services a test names (for states moto cannot produce)
-and moto clients for the rest. `StandIn` is a tiny HTTP server on 127.0.0.1 answering one
-fixed response, for "something else answers on that port".
+`make_app` is tests/helpers.py's, the one App builder of the tests (JSON UI into
+StringIO, a fake clock, AWS through the `aws` fixture's moto session). `StubbedAws`
+hands out botocore Stubber-wrapped clients for the services a test names (for states moto
+cannot produce) and moto clients for the rest. `StandIn` is a tiny HTTP server on
+127.0.0.1 answering one fixed response, for "something else answers on that port".
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,29 +20,9 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from ecslab.app import App
 from ecslab.aws.session import Aws
-from ecslab.clock import FakeClock
-from ecslab.config import Config
-from ecslab.ui import UI
-
-
-def make_app(
-    session: boto3.Session,
-    moto_url: str,
-    *,
-    clock: Any = None,
-    aws_factory: Callable[[Config], Aws] | None = None,
-    **settings: Any,
-) -> App:
-    config = Config(region="us-east-1", endpoint_url=moto_url, **settings)
-    ui = UI(mode="json", out=io.StringIO(), err=io.StringIO(), assume_yes=True)
-    return App(
-        config=config,
-        ui=ui,
-        clock=clock if clock is not None else FakeClock(),
-        aws_factory=aws_factory or (lambda c: Aws(c, session)),
-    )
+from ecslab.compose.app import App
+from ecslab.core.config import Config
 
 
 def events(app: App) -> list[dict[str, Any]]:

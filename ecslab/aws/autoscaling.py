@@ -14,7 +14,7 @@ from ecslab.aws.session import aws_errors
 
 if TYPE_CHECKING:
     from ecslab.aws.session import Aws
-    from ecslab.naming import Names
+    from ecslab.core.naming import Names
 
 DIMENSION = "ecs:service:DesiredCount"
 

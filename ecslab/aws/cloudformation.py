@@ -1,23 +1,28 @@
 """CloudFormation: stacks, their templates, change sets and events.
 
-`describe_stack` is the one way to read a stack's status, outputs and parameters. The
-`CloudFormation` class adds what the deploy engine (ecslab/deploy.py) needs: change sets
-(always with an explicit ChangeSetType, since moto and AWS default differently), new stack
-events since a marker, and the resources that block a deletion. Throttling during polling
-is raised as `Throttled`, so a waiting loop can poll again instead of failing a deploy.
+`CloudFormation.describe` is the one way to read a stack's status, outputs and parameters.
+One instance serves a whole run (`Aws.cloudformation`) and remembers what it read: a stack
+and its template are read once, however many steps ask, until a call through this object
+changes the stack (every write forgets what was read) or a waiting loop asks for a
+`fresh` answer. The class also has what the deploy engine (ecslab/lab/deploy.py) needs:
+change sets (always with an explicit ChangeSetType, since moto and AWS default
+differently), new stack events since a marker, and the resources that block a deletion.
+Throttling during polling is raised as `Throttled`, so a waiting loop can poll again
+instead of failing a deploy.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ecslab.aws.session import aws_errors, error_code, error_message
-from ecslab.errors import AwsError
+from ecslab.core.errors import AwsError
 
 if TYPE_CHECKING:
     from ecslab.aws.session import Aws
@@ -36,9 +41,8 @@ class Stack:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def describe_stack(aws: Aws, name: str) -> Stack | None:
+def _describe_stack(client: Any, name: str) -> Stack | None:
     """The stack called `name` (or with that stack id), or None when there is none."""
-    client = aws.client("cloudformation")
     from botocore.exceptions import ClientError
 
     with aws_errors(f"read stack {name}"), _throttling():
@@ -82,13 +86,31 @@ SUCCESS_STATES = frozenset(
 )
 
 
+# Settled without a working deployment, by AWS's stack status codes: the create failed or
+# rolled back, a rollback could not finish (UPDATE_ROLLBACK_FAILED: "unsuccessful return
+# ... to a previous working state"), or a delete failed. Nothing here is worth probing.
+BROKEN_STATES = frozenset(
+    {
+        "CREATE_FAILED",
+        "ROLLBACK_COMPLETE",
+        "ROLLBACK_FAILED",
+        "UPDATE_ROLLBACK_FAILED",
+        "DELETE_FAILED",
+    }
+)
+
+
 def in_progress(status: str) -> bool:
     """Still changing: CloudFormation accepts no new change until it settles."""
     return status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS"
 
 
 def failed(status: str) -> bool:
-    """Settled, but not as asked: failed, or rolled back."""
+    """The last operation settled, but not as asked: it failed, or it was rolled back.
+
+    Not the same as `BROKEN_STATES`: after UPDATE_ROLLBACK_COMPLETE the update failed, but
+    the stack is back on its previous, working deployment.
+    """
     return status.endswith("_FAILED") or ("ROLLBACK" in status and status.endswith("_COMPLETE"))
 
 
@@ -179,20 +201,39 @@ class FailedResource:
 
 
 class CloudFormation:
-    """Typed calls to CloudFormation for the deploy engine and `destroy`."""
+    """Typed calls to CloudFormation, with the run's reads remembered (module docstring)."""
 
     def __init__(self, aws: Aws) -> None:
         self._aws = aws
+        self._stacks: dict[str, Stack | None] = {}
+        self._templates: dict[str, dict[str, Any] | None] = {}
 
     @property
     def _client(self) -> Any:
         return self._aws.client("cloudformation")
 
-    def describe(self, name_or_id: str) -> Stack | None:
-        return describe_stack(self._aws, name_or_id)
+    def describe(self, name_or_id: str, *, fresh: bool = False) -> Stack | None:
+        """The stack (by name or id), None when there is none; `fresh` asks AWS again."""
+        if fresh or name_or_id not in self._stacks:
+            stack = _describe_stack(self._client, name_or_id)
+            self._stacks[name_or_id] = stack
+            if stack is not None:
+                self._stacks[stack.name] = self._stacks[stack.stack_id] = stack
+        return self._stacks[name_or_id]
 
     def template(self, name_or_id: str) -> dict[str, Any] | None:
         """The deployed template as data (JSON bodies only; None if not JSON or absent)."""
+        if name_or_id not in self._templates:
+            self._templates[name_or_id] = self._read_template(name_or_id)
+        found = self._templates[name_or_id]
+        return copy.deepcopy(found) if found is not None else None
+
+    def forget(self) -> None:
+        """Drop what was read: the next read asks AWS (after any change to a stack)."""
+        self._stacks.clear()
+        self._templates.clear()
+
+    def _read_template(self, name_or_id: str) -> dict[str, Any] | None:
         with aws_errors(f"read the template of stack {name_or_id}"):
             body = self._client.get_template(StackName=name_or_id)["TemplateBody"]
         try:
@@ -214,6 +255,8 @@ class CloudFormation:
     ) -> ChangeSet:
         """Ask for a change set; raises NoChanges when AWS says at once nothing changes."""
         from botocore.exceptions import ClientError
+
+        self.forget()  # a CREATE change set makes a REVIEW_IN_PROGRESS stack
 
         with aws_errors(f"create a change set for stack {stack}"):
             try:
@@ -256,6 +299,7 @@ class CloudFormation:
         )
 
     def execute_change_set(self, change_set_id: str) -> None:
+        self.forget()
         with aws_errors("execute the change set"):
             self._client.execute_change_set(ChangeSetName=change_set_id)
 
@@ -264,10 +308,12 @@ class CloudFormation:
             self._client.delete_change_set(ChangeSetName=change_set_id)
 
     def delete_stack(self, name_or_id: str) -> None:
+        self.forget()
         with aws_errors(f"delete stack {name_or_id}"):
             self._client.delete_stack(StackName=name_or_id)
 
     def continue_update_rollback(self, name_or_id: str) -> None:
+        self.forget()
         with aws_errors(f"continue the rollback of stack {name_or_id}"):
             self._client.continue_update_rollback(StackName=name_or_id)
 
@@ -334,3 +380,19 @@ def _stack_event(raw: Mapping[str, Any]) -> StackEvent:
         status=raw.get("ResourceStatus", ""),
         reason=raw.get("ResourceStatusReason", "") or "",
     )
+
+
+def first_failure(events: Sequence[StackEvent]) -> StackEvent | None:
+    """The root cause of a failed operation: the first resource that failed.
+
+    `events` oldest first. Resources that only failed because another one did ("Resource
+    creation cancelled") are skipped, and so is the stack's own event, unless nothing else
+    failed.
+    """
+    failures = [e for e in events if e.status.endswith("_FAILED")]
+    resources = [e for e in failures if e.resource_type != "AWS::CloudFormation::Stack"]
+    candidates = resources or failures
+    for event in candidates:
+        if "cancelled" not in event.reason.lower():
+            return event
+    return candidates[0] if candidates else None

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ecslab.aws.session import aws_errors, error_code
-from ecslab.errors import AwsError
+from ecslab.core.errors import AwsError
 
 if TYPE_CHECKING:
     from ecslab.aws.session import Aws
@@ -59,10 +59,22 @@ class RegistryLogin(NamedTuple):
 
 
 class Ecr:
-    """Typed calls to ECR; botocore errors become ecslab errors."""
+    """Typed calls to ECR; botocore errors become ecslab errors.
+
+    One instance serves a run (`Aws.ecr`) and remembers which repositories and tagged
+    images it found, until a write through it (or `forget()`, after a Docker push that
+    ECR learns of outside this object) makes it ask again.
+    """
 
     def __init__(self, aws: Aws) -> None:
         self._aws = aws
+        self._uris: dict[str, str | None] = {}
+        self._images: dict[tuple[str, str], ImageDetail | None] = {}
+
+    def forget(self) -> None:
+        """Drop what was read (after anything changed the repository)."""
+        self._uris.clear()
+        self._images.clear()
 
     @property
     def _client(self) -> Any:
@@ -70,6 +82,11 @@ class Ecr:
 
     def repository_uri(self, name: str) -> str | None:
         """The repository's URI, or None when there is no such repository."""
+        if name not in self._uris:
+            self._uris[name] = self._read_repository_uri(name)
+        return self._uris[name]
+
+    def _read_repository_uri(self, name: str) -> str | None:
         from botocore.exceptions import ClientError
 
         with aws_errors(f"read ECR repository {name}"):
@@ -81,8 +98,13 @@ class Ecr:
                 raise
         return str(answer["repositories"][0]["repositoryUri"])
 
-    def find_image(self, repository: str, tag: str) -> ImageDetail | None:
+    def find_image(self, repository: str, tag: str, *, fresh: bool = False) -> ImageDetail | None:
         """The image tagged `tag`, or None. A missing repository is an error with a hint."""
+        if fresh or (repository, tag) not in self._images:
+            self._images[(repository, tag)] = self._read_image(repository, tag)
+        return self._images[(repository, tag)]
+
+    def _read_image(self, repository: str, tag: str) -> ImageDetail | None:
         from botocore.exceptions import ClientError
 
         with aws_errors(f"read image {repository}:{tag}"):
@@ -127,6 +149,7 @@ class Ecr:
         `digest` (sha256 of the manifest bytes) is passed explicitly: AWS checks it, and
         moto would otherwise derive a different digest from the layer digests.
         """
+        self.forget()
         from botocore.exceptions import ClientError
 
         with aws_errors(f"register image {repository}:{tag} with ECR"):
@@ -164,6 +187,7 @@ class Ecr:
 
     def delete_all_images(self, repository: str) -> int:
         """Delete every image (tagged and untagged); the number deleted. 0 if no repository."""
+        self.forget()
         images = self._describe_all(repository, {}, missing_ok=True)
         if images is None:
             return 0
@@ -186,6 +210,7 @@ class Ecr:
 
     def delete_repository(self, repository: str) -> bool:
         """Delete the repository and any images left in it; False when it did not exist."""
+        self.forget()
         from botocore.exceptions import ClientError
 
         with aws_errors(f"delete ECR repository {repository}"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ecslab.aws.session import _ACCESS_DENIED, aws_errors, error_code, error_message
-from ecslab.errors import AwsError
+from ecslab.core.errors import AwsError
 
 if TYPE_CHECKING:
     from ecslab.aws.session import Aws

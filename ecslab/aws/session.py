@@ -11,14 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ecslab.errors import AwsError, ConfigError
+from ecslab.core.errors import AwsError, ConfigError
 
 if TYPE_CHECKING:
     import boto3
 
-    from ecslab.config import Config
+    from ecslab.aws.autoscaling import Autoscaling
+    from ecslab.aws.cloudformation import CloudFormation
+    from ecslab.aws.ec2 import Ec2
+    from ecslab.aws.ecr import Ecr
+    from ecslab.aws.ecs import Ecs
+    from ecslab.aws.elbv2 import Elbv2
+    from ecslab.aws.iam import Iam
+    from ecslab.aws.logs import Logs
+    from ecslab.core.config import Config
 
 USER_AGENT = "ecslab"
 MAX_ATTEMPTS = 10
@@ -57,6 +66,57 @@ class Aws:
                 key="region",
             )
         return region
+
+    # One wrapper per AWS service for the whole run, built on first use: what a wrapper
+    # remembers (CloudFormation's reads, for one) is shared by every step and view.
+
+    @cached_property
+    def cloudformation(self) -> CloudFormation:
+        from ecslab.aws.cloudformation import CloudFormation
+
+        return CloudFormation(self)
+
+    @cached_property
+    def ecr(self) -> Ecr:
+        from ecslab.aws.ecr import Ecr
+
+        return Ecr(self)
+
+    @cached_property
+    def ecs(self) -> Ecs:
+        from ecslab.aws.ecs import Ecs
+
+        return Ecs(self)
+
+    @cached_property
+    def ec2(self) -> Ec2:
+        from ecslab.aws.ec2 import Ec2
+
+        return Ec2(self)
+
+    @cached_property
+    def elbv2(self) -> Elbv2:
+        from ecslab.aws.elbv2 import Elbv2
+
+        return Elbv2(self)
+
+    @cached_property
+    def iam(self) -> Iam:
+        from ecslab.aws.iam import Iam
+
+        return Iam(self)
+
+    @cached_property
+    def logs(self) -> Logs:
+        from ecslab.aws.logs import Logs
+
+        return Logs(self)
+
+    @cached_property
+    def autoscaling(self) -> Autoscaling:
+        from ecslab.aws.autoscaling import Autoscaling
+
+        return Autoscaling(self)
 
     def client(self, service: str) -> Any:
         """A cached boto3 client for `service`, with adaptive retries."""

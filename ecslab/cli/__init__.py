@@ -6,16 +6,17 @@ raise `EcslabError`s and never call `sys.exit` themselves.
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import click
 
 from ecslab import __version__
 from ecslab.cli.state import CliState
-from ecslab.errors import EcslabError, ExitCode, NothingToDo, UsageError, exit_code_for
+from ecslab.core.environment import Environment
+from ecslab.core.errors import EcslabError, ExitCode, NothingToDo, UsageError, exit_code_for
 from ecslab.steps import STEPS
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -176,16 +177,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(run(argv))
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code (tests call this)."""
-    state = CliState()
+def run(argv: Sequence[str] | None = None, environment: Environment | None = None) -> int:
+    """Run the CLI and return its exit code.
+
+    `environment` is everything taken from the process (variables, streams, folder,
+    clocks); tests pass their own, as httpie's `main(args, env)` takes its Environment.
+    """
+    environment = environment or Environment.of_process()
+    state = CliState(environment)
     try:
-        result = cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="ecslab",
-            standalone_mode=False,
-            obj=state,
-        )
+        with _streams(environment):
+            result = cli.main(
+                args=list(argv) if argv is not None else None,
+                prog_name="ecslab",
+                standalone_mode=False,
+                obj=state,
+            )
     except click.exceptions.Abort:
         state.fallback_ui().error(UsageError("interrupted"), ExitCode.INTERRUPTED)
         return ExitCode.INTERRUPTED
@@ -214,15 +221,27 @@ def run(argv: Sequence[str] | None = None) -> int:
     return int(result) if isinstance(result, int) else ExitCode.OK
 
 
+@contextmanager
+def _streams(environment: Environment) -> Iterator[None]:
+    """click writes help, version and usage errors to sys.stdout/stderr: point them at the
+    environment's streams for the run (a no-op for the process's own)."""
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = environment.stdin, environment.stdout, environment.stderr
+    try:
+        yield
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+
+
 def _click_error(state: CliState, exc: click.ClickException) -> int:
     ui = state.fallback_ui()
     if ui.mode == "json":
         ui.error(UsageError(exc.format_message()), ExitCode.USAGE)
     else:
-        exc.show(file=sys.stderr)
+        exc.show(file=state.environment.stderr)
     return ExitCode.USAGE
 
 
 def _maybe_traceback(state: CliState) -> None:
-    if state.debug_requested() or os.environ.get("ECSLAB_DEBUG") in ("1", "true", "yes"):
-        traceback.print_exc(file=sys.stderr)
+    if state.debug_requested() or state.environment.env.get("ECSLAB_DEBUG") in ("1", "true", "yes"):
+        traceback.print_exc(file=state.environment.stderr)

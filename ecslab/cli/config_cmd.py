@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ecslab.app import App
 from ecslab.cli.options import lab_options
 from ecslab.cli.state import with_app
-from ecslab.config import SETTINGS_BY_KEY
+from ecslab.compose.app import App
+from ecslab.core.config import SETTINGS_BY_KEY
 
 
 @click.command("config")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ecslab.app import App
 from ecslab.cli.state import with_app
+from ecslab.compose.app import App
 
 
 @click.command("status")
@@ -18,7 +18,7 @@ def status(app: App) -> None:
       ecslab status
       ecslab --output json status | jq .
     """
-    from ecslab.status import show_status
+    from ecslab.views.status import show_status
 
     show_status(app)
 
@@ -41,9 +41,9 @@ def logs(app: App, follow: bool, since: str) -> None:
       ecslab logs --since 1h
       ecslab logs --follow
     """
-    from ecslab.config import parse_duration
-    from ecslab.errors import UsageError
-    from ecslab.service_logs import show_logs
+    from ecslab.core.config import parse_duration
+    from ecslab.core.errors import UsageError
+    from ecslab.views.service_logs import show_logs
 
     try:
         seconds = parse_duration(since)
@@ -65,6 +65,6 @@ def explain(app: App, resource: str | None) -> None:
       ecslab explain
       ecslab explain HighMemoryUsageAlarm
     """
-    from ecslab.explain_view import show_explanation
+    from ecslab.views.explain_view import show_explanation
 
     show_explanation(app, resource)

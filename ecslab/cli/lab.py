@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import click
 
-from ecslab.app import App
 from ecslab.cli.options import dry_run_option, lab_options, timeout_option, yes_option
 from ecslab.cli.state import with_app
-from ecslab.errors import NothingToDo, UsageError
+from ecslab.compose.app import App
+from ecslab.core.errors import NothingToDo, UsageError
 from ecslab.steps import STEP_NAMES, STEPS, StepInfo, for_mode, step_info, steps_from
 from ecslab.steps.base import Outcome
 
 
 def _run(app: App, steps: tuple[StepInfo, ...], *, dry_run: bool) -> None:
-    from ecslab.runner import run_steps
+    from ecslab.compose.runner import run_steps
 
     results = run_steps(app, steps, dry_run=dry_run)
     counts = {o: sum(1 for r in results if r.outcome == o) for o in Outcome}
@@ -127,7 +127,7 @@ def plan(app: App, detailed_exitcode: bool) -> None:
     Example:
       ecslab plan
     """
-    from ecslab.runner import run_steps
+    from ecslab.compose.runner import run_steps
 
     steps = for_mode(STEPS, app.config.sandbox)
     results = run_steps(app, steps, dry_run=True)

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import click
 
+from ecslab.core.facts import PLATFORMS
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _LAB_OPTIONS = (
@@ -42,7 +44,7 @@ _LAB_OPTIONS = (
     ),
     click.option(
         "--platform",
-        type=click.Choice(["linux/amd64", "linux/arm64"]),
+        type=click.Choice(PLATFORMS),
         help="Image platform [default: linux/amd64, what Fargate runs].",
     ),
     click.option(

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ecslab.app import App
 from ecslab.cli.state import CliState, with_app
-from ecslab.errors import NothingToDo, UsageError
+from ecslab.compose.app import App
+from ecslab.core.errors import NothingToDo, UsageError
 
 if TYPE_CHECKING:
     from ecslab.sandbox.services import ServiceStatus
@@ -45,8 +45,8 @@ def sandbox_group(ctx: click.Context) -> None:
 @with_app
 def up(app: App, docker_host: str | None) -> None:
     """Start the sandbox's services; those already running are left alone."""
-    from ecslab.sandbox.mode import sandbox_root
     from ecslab.sandbox.services import status, up
+    from ecslab.sandbox.state import sandbox_root
 
     root = sandbox_root(app.config, app.cwd)
     state = up(root, app.ui, docker_host=docker_host, base_image=app.config.base_image)
@@ -63,9 +63,8 @@ def up(app: App, docker_host: str | None) -> None:
 @with_app
 def status(app: App) -> None:
     """Show whether each sandbox service is up, and where it listens."""
-    from ecslab.sandbox.mode import sandbox_root
     from ecslab.sandbox.services import status
-    from ecslab.sandbox.state import load_state
+    from ecslab.sandbox.state import load_state, sandbox_root
 
     root = sandbox_root(app.config, app.cwd)
     state = load_state(root)
@@ -85,8 +84,8 @@ def status(app: App) -> None:
 @with_app
 def down(app: App, purge: bool) -> None:
     """Stop everything the sandbox started (task containers too), by PID; remove its state."""
-    from ecslab.sandbox.mode import sandbox_root
     from ecslab.sandbox.services import down
+    from ecslab.sandbox.state import sandbox_root
 
     root = sandbox_root(app.config, app.cwd)
     stopped = down(root, purge=purge)

@@ -1,21 +1,21 @@
 """What the root command hands its subcommands: raw flags, then one built App.
 
 Config is resolved when a command runs, so command-level setting flags (e.g. `--cpu`)
-join the root flags in the one precedence order of `ecslab.config.resolve`.
+join the root flags in the one precedence order of `ecslab.core.config.resolve`.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
 
-from ecslab.app import App
-from ecslab.config import SETTINGS_BY_KEY, Config, resolve
-from ecslab.ui import UI
+from ecslab.compose.app import App
+from ecslab.core.config import SETTINGS_BY_KEY, Config, resolve
+from ecslab.core.environment import Environment
+from ecslab.core.ui import UI
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,8 +23,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 class CliState:
     """Carried in ctx.obj."""
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self.env: Mapping[str, str] = os.environ if env is None else env
+    def __init__(self, environment: Environment | None = None) -> None:
+        self.environment = environment or Environment.of_process()
+        self.env: Mapping[str, str] = self.environment.env
         self.config_path: str | None = None
         self.root_flags: dict[str, object] = {}
         self.flag_names: dict[str, str] = {}
@@ -46,14 +47,8 @@ class CliState:
     def build_app(self, command_flags: Mapping[str, object]) -> App:
         flags = {**self.root_flags, **{k: v for k, v in command_flags.items() if v is not None}}
         config = resolve(flags, self.env, self.config_path, flag_names=self.flag_names)
-        ui = UI.create(
-            output=config.output,
-            no_color=config.no_color,
-            debug=config.debug,
-            assume_yes=config.yes,
-            env=self.env,
-        )
-        self.app = App(config=config, ui=ui)
+        ui = self._ui(config.output, no_color=config.no_color, debug=config.debug, yes=config.yes)
+        self.app = App(config=config, ui=ui, clock=self.environment.clock, cwd=self.environment.cwd)
         if config.sandbox and self.overlay_sandbox:
             self.app = self._sandbox_app(flags, self.app)
             config = self.app.config
@@ -63,7 +58,7 @@ class CliState:
 
     def _sandbox_app(self, flags: Mapping[str, object], app: App) -> App:
         """The App for `--sandbox`: see ecslab/sandbox/mode.py."""
-        from ecslab.sandbox.mode import enter_sandbox
+        from ecslab.compose.sandbox_mode import enter_sandbox
 
         def reresolve(defaults: Mapping[str, tuple[object, str]]) -> Config:
             return resolve(
@@ -74,6 +69,8 @@ class CliState:
         return App(
             config=mode.config,
             ui=app.ui,
+            clock=app.clock,
+            cwd=app.cwd,
             aws_factory=mode.aws_factory,
             docker_factory=mode.docker_factory,
         )
@@ -83,7 +80,20 @@ class CliState:
         if self.app is not None:
             return self.app.ui
         output = self.root_flags.get("output") or self.env.get("ECSLAB_OUTPUT") or "text"
-        return UI.create(output=str(output), no_color=True, env=self.env)
+        return self._ui(str(output), no_color=True)
+
+    def _ui(self, output: str, *, no_color: bool, debug: bool = False, yes: bool = False) -> UI:
+        environment = self.environment
+        return UI.create(
+            output=output,
+            no_color=no_color,
+            debug=debug,
+            assume_yes=yes,
+            out=environment.stdout,
+            err=environment.stderr,
+            stdin=environment.stdin,
+            env=environment.env,
+        )
 
     def debug_requested(self) -> bool:
         if self.app is not None:

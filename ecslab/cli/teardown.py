@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ecslab.app import App
 from ecslab.cli.options import timeout_option, yes_option
 from ecslab.cli.state import with_app
+from ecslab.compose.app import App
 
 
 @click.command("destroy")
@@ -22,6 +22,6 @@ def destroy(app: App) -> None:
     Example:
       ecslab --yes destroy
     """
-    from ecslab.destroy import destroy_all
+    from ecslab.lab.destroy import destroy_all
 
     destroy_all(app)

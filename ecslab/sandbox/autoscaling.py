@@ -30,9 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ecslab.aws.cloudformation import CloudFormation, describe_stack
 from ecslab.aws.session import aws_errors
-from ecslab.errors import DeployFailed
+from ecslab.core.errors import DeployFailed
 
 if TYPE_CHECKING:
     from ecslab.aws.cloudformation import Stack
@@ -105,8 +104,8 @@ class AutoscalingEmulator:
         return self._reconcile(apply=True)
 
     def _reconcile(self, *, apply: bool) -> Emulation:
-        stack = describe_stack(self._aws, self._stack_name)
-        template = CloudFormation(self._aws).template(stack.stack_id) if stack else None
+        stack = self._aws.cloudformation.describe(self._stack_name)
+        template = self._aws.cloudformation.template(stack.stack_id) if stack else None
         if stack is None or template is None:
             return Emulation((), ())
         resolver = Resolver(template, stack, self._physical_ids(stack))

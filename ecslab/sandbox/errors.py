@@ -6,7 +6,7 @@ prerequisite is missing or a local service would not start; nothing in AWS was t
 
 from __future__ import annotations
 
-from ecslab.errors import EcslabError, ExitCode
+from ecslab.core.errors import EcslabError, ExitCode
 
 
 class SandboxError(EcslabError):

@@ -34,7 +34,7 @@ from ecslab.sandbox.state import (
 )
 
 if TYPE_CHECKING:
-    from ecslab.ui import UI
+    from ecslab.core.ui import UI
 
 START_TIMEOUT = 30.0
 # A unix socket path must fit in 108 bytes; deep folders fall back to a short one in /tmp.

@@ -12,9 +12,14 @@ import os
 import secrets
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ecslab.core.errors import UsageError
 from ecslab.sandbox.errors import SandboxError
 from ecslab.sandbox.ports import LOOPBACK
+
+if TYPE_CHECKING:
+    from ecslab.core.config import Config
 
 STATE_FILE = "state.json"
 DB_PASSWORD_FILE = "db-password"
@@ -115,3 +120,15 @@ def read_secret(path: Path) -> str:
             f"cannot read {path}: {exc.strerror}",
             "run `ecslab sandbox down`, then `ecslab sandbox up` to make a new one",
         ) from exc
+
+
+def sandbox_root(config: Config, cwd: Path) -> Path:
+    root = Path(config.sandbox_dir).expanduser()
+    return (root if root.is_absolute() else cwd / root).resolve()
+
+
+def require_state(config: Config, cwd: Path) -> SandboxState:
+    state = load_state(sandbox_root(config, cwd))
+    if state is None:
+        raise UsageError("the sandbox is not running", "start it with `ecslab sandbox up`")
+    return state

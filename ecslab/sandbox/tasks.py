@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ecslab.errors import DeployFailed, UsageError
+from ecslab.core.errors import DeployFailed, UsageError
 from ecslab.sandbox.lb import write_targets
 from ecslab.sandbox.ports import LOOPBACK, free_port, http_status
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import docker
     from docker.models.containers import Container
 
-    from ecslab.app import App
+    from ecslab.aws.session import Aws
+    from ecslab.core.config import Config
     from ecslab.sandbox.state import SandboxState
 
 LABEL_ROOT = "ecslab.sandbox"
@@ -34,6 +37,16 @@ LABEL_DIGEST = "ecslab.sandbox.digest"
 LABEL_PORT = "ecslab.sandbox.port"
 HEALTH_TIMEOUT = 120.0
 STOP_TIMEOUT = 10
+
+
+class App(Protocol):
+    """What the task runner reads from the run: the config and the AWS wrappers."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def aws(self) -> Aws: ...
 
 
 @dataclass(frozen=True)
@@ -75,10 +88,9 @@ class LocalTask:
 
 def read_spec(app: App) -> TaskSpec | None:
     """The service's desired count and task definition; None when it is not deployed."""
-    from ecslab.aws.ecs import Ecs
 
     names = app.config.names
-    service = Ecs(app.aws).describe_service(names.cluster, names.service)
+    service = app.aws.ecs.describe_service(names.cluster, names.service)
     if service is None or service.status != "ACTIVE" or not service.task_definition:
         return None
     container = _container_definition(app, service.task_definition)
@@ -199,10 +211,9 @@ def point_load_balancer(app: App, state: SandboxState, tasks: list[LocalTask]) -
 
 
 def _register_targets(app: App, ports: list[int]) -> None:
-    from ecslab.aws.elbv2 import Elbv2
     from ecslab.aws.session import aws_errors
 
-    elbv2 = Elbv2(app.aws)
+    elbv2 = app.aws.elbv2
     arn = elbv2.target_group_arn(app.config.names.target_group)
     if arn is None:
         return
@@ -215,3 +226,14 @@ def _register_targets(app: App, ports: list[int]) -> None:
         stale = [t for t in old if t not in new]
         if stale:
             client.deregister_targets(TargetGroupArn=arn, Targets=stale)
+
+
+def stop_sandbox_tasks(config: Config, cwd: Path, client: docker.DockerClient) -> int:
+    """Stop the sandbox's task containers and empty the load balancer; how many stopped."""
+    from ecslab.sandbox.state import load_state, sandbox_root
+
+    state = load_state(sandbox_root(config, cwd))
+    if state is None:
+        return 0
+    write_targets(state.lb_targets_file, [])
+    return stop_containers(client, state.root)

@@ -10,10 +10,10 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ecslab.errors import UsageError
+from ecslab.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from ecslab.app import App
+    from ecslab.lab.context import Context
     from ecslab.steps.base import Step
 
 
@@ -92,7 +92,7 @@ def for_mode(steps: tuple[StepInfo, ...], sandbox: bool) -> tuple[StepInfo, ...]
     return tuple(info for info in steps if sandbox or not info.sandbox_only)
 
 
-def load_step(info: StepInfo, app: App) -> Step:
+def load_step(info: StepInfo, app: Context) -> Step:
     module = importlib.import_module(info.module)
     step: Step = module.build(app)
     return step

@@ -10,34 +10,34 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ecslab.aws.cloudformation import UPDATABLE_STATES, CloudFormation
-from ecslab.deploy import Comparison, DesiredStack, compare, deploy, plan_lines, settle
-from ecslab.errors import UsageError
-from ecslab.stack_inputs import stack_tags, template_parameters
-from ecslab.steps.base import Check, Outcome, StepResult
+from ecslab.aws.cloudformation import UPDATABLE_STATES
+from ecslab.core.errors import UsageError
+from ecslab.lab.deploy import Comparison, DesiredStack, compare, deploy, plan_lines, settle
+from ecslab.lab.stack_inputs import stack_tags, template_parameters
+from ecslab.steps.base import Assessment, Outcome, StepResult
 
 if TYPE_CHECKING:
-    from ecslab.app import App
+    from ecslab.lab.context import Context
 
 REPOSITORY = "EcrRepository"
 
 
-def build(app: App) -> DeployEcr:
+def build(app: Context) -> DeployEcr:
     return DeployEcr(app)
 
 
 class DeployEcr:
     name = "deploy-ecr"
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Context) -> None:
         self.app = app
         self._desired: DesiredStack | None = None
 
     def desired(self) -> DesiredStack:
         if self._desired is None:
-            from ecslab.template import load_template, phase1_template
+            from ecslab.lab.template import lab_template, phase1_template
 
-            template = phase1_template(load_template(self.app.template_path()))
+            template = phase1_template(lab_template(self.app))
             names = self.app.config.names
             values = {"ProjectName": names.project, "Environment": names.environment}
             self._desired = DesiredStack(
@@ -54,32 +54,24 @@ class DeployEcr:
         """Inputs only, no AWS call: the template loads and phase 1 derives from it."""
         self.desired()
 
-    def check(self) -> Check:
+    def assess(self) -> Assessment:
         desired = self.desired()
         comparison = compare(self.app, desired)
-        if comparison.up_to_date:
-            return Check(True, f"stack {desired.name} has the ECR repository, up to date")
-        if _full_stack_with_repository(comparison, desired):
-            return Check(
-                True,
-                f"stack {desired.name} is past phase 1 and holds the ECR repository "
-                "(deploy-service keeps it up to date)",
-            )
-        if comparison.stack is None:
-            return Check(False, f"stack {desired.name} does not exist")
-        return Check(False, f"stack {desired.name} is {comparison.stack.status} and differs")
+        done, reason = _judge(comparison, desired)
+        changes = () if done else tuple(plan_lines(self.app, desired, comparison))
+        return Assessment(done, reason, changes, comparison)
 
-    def plan(self) -> list[str]:
-        return plan_lines(self.app, self.desired())
-
-    def run(self) -> StepResult:
+    def run(self, assessment: Assessment) -> StepResult:
         desired = self.desired()
         # A stack busy with (or failed in) a full deploy settles first; then it may turn out
         # to be past phase 1 already, and must not be shrunk back to it.
-        stack = settle(self.app, CloudFormation(self.app.aws), desired)
-        check = self.check()
-        if check.done:
-            return StepResult(Outcome.ALREADY_DONE, f"already done: {check.reason}")
+        stack = settle(self.app, self.app.aws.cloudformation, desired)
+        comparison: Comparison = assessment.facts
+        done, reason = assessment.done, assessment.reason
+        if stack != comparison.stack:  # settling changed the stack: judge it again
+            done, reason = _judge(compare(self.app, desired), desired)
+        if done:
+            return StepResult(Outcome.ALREADY_DONE, f"already done: {reason}")
         if stack is None:
             refuse_orphaned_repository(self.app)
         result = deploy(self.app, desired)
@@ -92,17 +84,30 @@ class DeployEcr:
         )
 
 
-def refuse_orphaned_repository(app: App) -> None:
+def _judge(comparison: Comparison, desired: DesiredStack) -> tuple[bool, str]:
+    """Whether phase 1 is done on this reading of the stack, and why."""
+    if comparison.up_to_date:
+        return True, f"stack {desired.name} has the ECR repository, up to date"
+    if _full_stack_with_repository(comparison, desired):
+        return True, (
+            f"stack {desired.name} is past phase 1 and holds the ECR repository "
+            "(deploy-service keeps it up to date)"
+        )
+    if comparison.stack is None:
+        return False, f"stack {desired.name} does not exist"
+    return False, f"stack {desired.name} is {comparison.stack.status} and differs"
+
+
+def refuse_orphaned_repository(app: Context) -> None:
     """A new stack cannot create a repository that already exists outside any stack.
 
     That happens when the stack was deleted without `ecslab destroy`: the repository is
     retained (DeletionPolicy Retain). CloudFormation would fail the create, roll back, and
     fail again on every retry; so say it before changing anything.
     """
-    from ecslab.aws.ecr import Ecr
 
     names = app.config.names
-    if Ecr(app.aws).repository_uri(names.repository) is None:
+    if app.aws.ecr.repository_uri(names.repository) is None:
         return
     raise UsageError(
         f"the ECR repository {names.repository} already exists but stack {names.stack} "

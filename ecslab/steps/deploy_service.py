@@ -7,10 +7,13 @@ to its tag); sizes, database and network come from ecslab/stack_inputs.py.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ecslab.deploy import DesiredStack, compare, deploy, plan_lines
-from ecslab.stack_inputs import (
+from ecslab.lab.deploy import Comparison, DesiredStack, compare, deploy, plan_lines
+from ecslab.lab.stack_inputs import (
+    Image,
+    Network,
     require_image,
     resolve_image,
     resolve_network,
@@ -18,29 +21,38 @@ from ecslab.stack_inputs import (
     stack_tags,
     template_parameters,
 )
-from ecslab.steps.base import Check, Outcome, StepResult
+from ecslab.steps.base import Assessment, Outcome, StepResult
 
 if TYPE_CHECKING:
-    from ecslab.app import App
+    from ecslab.lab.context import Context
 
 PENDING_IMAGE = "@<the digest push-image pushes>"
 
 
-def build(app: App) -> DeployService:
+def build(app: Context) -> DeployService:
     return DeployService(app)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What deploy-service read: the image to deploy and the stack next to the wanted one."""
+
+    image: Image | None
+    desired: DesiredStack
+    comparison: Comparison
 
 
 class DeployService:
     name = "deploy-service"
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Context) -> None:
         self.app = app
 
-    def desired(self, image_reference: str) -> DesiredStack:
-        from ecslab.template import load_template
+    def desired(self, image_reference: str, network: Network) -> DesiredStack:
+        from ecslab.lab.template import lab_template
 
-        template = load_template(self.app.template_path())
-        values = service_values(self.app, image_reference, resolve_network(self.app))
+        template = lab_template(self.app)
+        values = service_values(self.app, image_reference, network)
         return DesiredStack(
             name=self.app.config.names.stack,
             template=template,
@@ -52,34 +64,37 @@ class DeployService:
 
     def validate(self) -> None:
         """Inputs only, no AWS call: the template loads, the database inputs are there."""
-        from ecslab.stack_inputs import Network
-        from ecslab.template import load_template
-
-        template = load_template(self.app.template_path())
         placeholder = Network("vpc-00000000", ("subnet-00000000", "subnet-00000001"), "")
-        template_parameters(template, service_values(self.app, "image", placeholder))
+        self.desired("image", placeholder)
 
-    def check(self) -> Check:
-        image = resolve_image(self.app)
+    def assess(self) -> Assessment:
+        app = self.app
+        image = resolve_image(app)
+        reference = image.reference if image else app.config.names.repository + PENDING_IMAGE
+        stack = app.aws.cloudformation.describe(app.config.names.stack)
+        desired = self.desired(reference, resolve_network(app, stack))
+        comparison = compare(app, desired)
+        reading = Reading(image, desired, comparison)
         if image is None:
-            return Check(False, "no image in ECR yet (push-image pushes it)")
-        desired = self.desired(image.reference)
-        comparison = compare(self.app, desired)
+            reason = "no image in ECR yet (push-image pushes it)"
+            return Assessment(False, reason, tuple(plan_lines(app, desired, comparison)), reading)
         if comparison.up_to_date:
-            return Check(True, f"stack {desired.name} is up to date, running image {image.tag}")
+            reason = f"stack {desired.name} is up to date, running image {image.tag}"
+            return Assessment(True, reason, (), reading)
         if comparison.stack is None:
-            return Check(False, f"stack {desired.name} does not exist")
-        first = comparison.differences[0] if comparison.differences else comparison.stack.status
-        return Check(False, f"stack {desired.name} differs: {first}")
+            reason = f"stack {desired.name} does not exist"
+        else:
+            first = comparison.differences[0] if comparison.differences else comparison.stack.status
+            reason = f"stack {desired.name} differs: {first}"
+        return Assessment(False, reason, tuple(plan_lines(app, desired, comparison)), reading)
 
-    def plan(self) -> list[str]:
-        image = resolve_image(self.app)
-        reference = image.reference if image else self.app.config.names.repository + PENDING_IMAGE
-        return plan_lines(self.app, self.desired(reference))
-
-    def run(self) -> StepResult:
-        image = require_image(self.app)
-        desired = self.desired(image.reference)
+    def run(self, assessment: Assessment) -> StepResult:
+        reading: Reading = assessment.facts
+        image = reading.image or require_image(self.app)
+        desired = reading.desired
+        if reading.image is None:
+            stack = self.app.aws.cloudformation.describe(desired.name)
+            desired = self.desired(image.reference, resolve_network(self.app, stack))
         self.app.ui.info(f"deploying image {image.tag} ({image.source}): {image.reference}")
         result = deploy(self.app, desired)
         data = {

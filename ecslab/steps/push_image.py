@@ -1,6 +1,6 @@
 """Lab step 6: build the microsite image and push it to the stack's ECR repository.
 
-check(): ECR already holds the image: the tag pins the content (clean commit or content
+assess(): ECR already holds the image: the tag pins the content (clean commit or content
 hash) and `describe_images` knows it (and `latest` points at it, when pushed too).
 run(): log in with ECR's token (the engine checks it, nothing is written to disk), build
 for the configured platform with the build output streamed, then push each tag unless ECR
@@ -24,20 +24,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ecslab import docker_engine as engine
-from ecslab.aws.cloudformation import describe_stack
-from ecslab.aws.ecr import DEPLOY_ECR_HINT, Ecr, ImageDetail, RegistryLogin
-from ecslab.errors import AwsError, ImageError
-from ecslab.images import LATEST, ImageTag, build_args, image_reference, image_tag, push_repository
-from ecslab.registry import fetch_manifest
-from ecslab.steps.base import Check, Outcome, StepResult
+from ecslab.aws.ecr import DEPLOY_ECR_HINT, ImageDetail, RegistryLogin
+from ecslab.core.errors import AwsError, ImageError
+from ecslab.core.naming import deployed
+from ecslab.engine import docker_engine as engine
+from ecslab.engine.registry import fetch_manifest
+from ecslab.lab.images import (
+    LATEST,
+    ImageTag,
+    build_args,
+    image_reference,
+    image_tag,
+    push_repository,
+)
+from ecslab.steps.base import Assessment, Outcome, StepResult
 
 if TYPE_CHECKING:
     import docker
 
-    from ecslab.app import App
-    from ecslab.docker_engine import PushResult
-    from ecslab.ui import UI, StatusLine
+    from ecslab.core.ui import UI, StatusLine
+    from ecslab.engine.docker_engine import PushResult
+    from ecslab.lab.context import Context
 
 NAME = "push-image"
 
@@ -89,41 +96,48 @@ class PushImage:
 
     name = NAME
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Context) -> None:
         self.app = app
-        self.ecr = Ecr(app.aws)
+        self.ecr = app.aws.ecr
 
-    # -- check and plan ----------------------------------------------------------------
+    # -- assess -------------------------------------------------------------------------
 
-    def check(self) -> Check:
+    def validate(self) -> None:
+        """Nothing to validate before AWS: the build context is read when assessing."""
+
+    def assess(self) -> Assessment:
         target = self._find_target()
-        if target is None:
-            return Check(False, "the ECR stack is not deployed yet (deploy-ecr creates it)")
         tag = image_tag(self.app)
+        facts = (target, tag)
+        if target is None:
+            reason = "the ECR stack is not deployed yet (deploy-ecr creates it)"
+            return Assessment(False, reason, self._plan(target, tag), facts)
         if not tag.pinned:
-            return Check(False, f"tag {tag.name} ({tag.origin}) needs a build to compare")
+            reason = f"tag {tag.name} ({tag.origin}) needs a build to compare"
+            return Assessment(False, reason, self._plan(target, tag), facts)
         found = self.ecr.find_image(target.repository, tag.name)
         if found is None:
-            return Check(False, f"ECR has no image tagged {tag.name}")
+            return Assessment(
+                False, f"ECR has no image tagged {tag.name}", self._plan(target, tag), facts
+            )
         if self.app.config.push_latest and LATEST not in found.tags:
-            return Check(False, f"{LATEST} does not point at {tag.name} yet")
-        return Check(True, f"ECR holds {target.repository}:{tag.name} ({found.digest})")
+            reason = f"{LATEST} does not point at {tag.name} yet"
+            return Assessment(False, reason, self._plan(target, tag), facts)
+        return Assessment(True, f"ECR holds {target.repository}:{tag.name} ({found.digest})")
 
-    def plan(self) -> list[str]:
-        target = self._find_target()
+    def _plan(self, target: Target | None, tag: ImageTag) -> tuple[str, ...]:
         where = target.push_repository if target else f"<{self.app.config.names.repository}>"
-        tag = image_tag(self.app)
-        return [
+        return (
             f"build {self.app.microsite_path()} for {self.app.config.platform} "
             f"as {where}:{tag.name} ({tag.origin})",
             f"push {', '.join(self._tags(tag))} to {where.split('/', 1)[0]}",
-        ]
+        )
 
     # -- run ----------------------------------------------------------------------------
 
-    def run(self) -> StepResult:
-        target = self._target()
-        tag = image_tag(self.app)
+    def run(self, assessment: Assessment) -> StepResult:
+        found, tag = assessment.facts
+        target = found or self._target()
         login = self.ecr.authorization()
         self.app.ui.register_secret(login.password)
         client = self.app.docker
@@ -146,18 +160,15 @@ class PushImage:
         A stack whose outputs are not filled in (moto after a change set) is looked up by
         the repository's name, which the template derives as naming.py does.
         """
-        stack = describe_stack(self.app.aws, self.app.config.names.stack)
+        stack = self.app.aws.cloudformation.describe(self.app.config.names.stack)
         if stack is None:
             return None
-        outputs = stack.outputs
-        if "RepositoryUri" in outputs and "RepositoryName" in outputs:
-            name, uri = outputs["RepositoryName"], outputs["RepositoryUri"]
-        else:
-            name = self.app.config.names.repository
-            found = Ecr(self.app.aws).repository_uri(name)
-            if found is None:
+        where = deployed(self.app.config.names, stack.outputs)
+        name, uri = where.repository, where.repository_uri
+        if uri is None:
+            uri = self.app.aws.ecr.repository_uri(name)
+            if uri is None:
                 return None
-            uri = found
         return Target(name, uri, push_repository(self.app.config, uri, name))
 
     def _target(self) -> Target:
@@ -241,6 +252,7 @@ class PushImage:
                 self.app.clock,
                 on_retry=self._warn_retry,
             )
+        self.ecr.forget()  # the push changed the repository behind ECR's API
         image = self._record(target, tag, result.digest, login)
         return Pushed(tag, image, result)
 
@@ -302,7 +314,7 @@ class PushImage:
         results: list[Pushed],
     ) -> dict[str, int]:
         """Layers and compressed bytes that went over the wire, against the whole image."""
-        from ecslab.registry import Manifest
+        from ecslab.engine.registry import Manifest
 
         text = self.ecr.image_manifest(target.repository, digest)
         manifest = Manifest(text, "", digest) if text else None
@@ -338,5 +350,5 @@ def _size(count: int) -> str:
     return f"{count} B"  # pragma: no cover
 
 
-def build(app: App) -> PushImage:
+def build(app: Context) -> PushImage:
     return PushImage(app)

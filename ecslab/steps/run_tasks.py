@@ -12,9 +12,10 @@ domain work is in ecslab/sandbox/tasks.py and ecslab/sandbox/autoscaling.py.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
-from ecslab.errors import DeployFailed, UsageError
+from ecslab.core.errors import DeployFailed, UsageError
 from ecslab.sandbox.autoscaling import AutoscalingEmulator, Emulation
 from ecslab.sandbox.ports import http_status
 from ecslab.sandbox.tasks import (
@@ -28,29 +29,37 @@ from ecslab.sandbox.tasks import (
     stop_containers,
     task_logs,
 )
-from ecslab.steps.base import Check, Outcome, StepResult
+from ecslab.steps.base import Assessment, Outcome, StepResult
 
 if TYPE_CHECKING:
-    from ecslab.app import App
+    from ecslab.lab.context import Context
     from ecslab.sandbox.state import SandboxState
 
 NAME = "run-tasks"
+
+
+@dataclass(frozen=True)
+class Check:
+    done: bool
+    reason: str
+
+
 DEPLOY_HINT = "run `ecslab --sandbox step deploy-service` first"
 AUTOSCALING_OK = "autoscaling emulated and matches the template"
 
 
-def build(app: App) -> RunTasks:
+def build(app: Context) -> RunTasks:
     return RunTasks(app)
 
 
 class RunTasks:
     name = NAME
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Context) -> None:
         self.app = app
 
     def _state(self) -> SandboxState:
-        from ecslab.sandbox.mode import require_state
+        from ecslab.sandbox.state import require_state
 
         return require_state(self.app.config, self.app.cwd)
 
@@ -76,7 +85,14 @@ class RunTasks:
             return Check(False, f"the load balancer at {state.lb_url} does not answer yet")
         return Check(True, f"{len(keep)} task(s) of {_short(spec)} healthy behind {state.lb_url}")
 
-    def check(self) -> Check:
+    def validate(self) -> None:
+        """Nothing to validate: the step reads what deploy-service deployed."""
+
+    def assess(self) -> Assessment:
+        check = self._check()
+        return Assessment(check.done, check.reason, () if check.done else tuple(self._plan()))
+
+    def _check(self) -> Check:
         spec = read_spec(self.app)
         if spec is None:
             return Check(False, "the ECS service is not deployed yet (deploy-service creates it)")
@@ -88,7 +104,7 @@ class RunTasks:
             return Check(False, f"autoscaling differs from the template: {_listed(scaling)}")
         return Check(True, f"{tasks.reason}; {AUTOSCALING_OK} ({_resources(scaling)})")
 
-    def plan(self) -> list[str]:
+    def _plan(self) -> list[str]:
         spec = read_spec(self.app)
         if spec is None:
             return [
@@ -103,7 +119,7 @@ class RunTasks:
             lines += [f"stop {len(others)} old task(s)"] if others else []
         return lines + [f"autoscaling: {c}" for c in self._emulator().pending().changes]
 
-    def run(self) -> StepResult:
+    def run(self, assessment: Assessment) -> StepResult:
         spec = read_spec(self.app)
         if spec is None:
             raise UsageError("the ECS service is not deployed yet", DEPLOY_HINT)

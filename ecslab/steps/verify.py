@@ -21,17 +21,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ecslab.aws.autoscaling import Autoscaling, ScalingSetup
-from ecslab.aws.cloudformation import Stack, describe_stack
-from ecslab.diagnose import gather, root_cause, timeline
-from ecslab.errors import AwsError, EcslabError, VerifyFailed, VerifyTimeout
-from ecslab.observe import FAILED_STACK_STATES, Changes, Observer, Progress, Snapshot
-from ecslab.probe import PROBE_TIMEOUT, ProbeResult, Verdict, is_loopback, probe
-from ecslab.status import show_scaling
-from ecslab.steps.base import Check, Outcome, StepResult
+from ecslab.aws.autoscaling import ScalingSetup
+from ecslab.aws.cloudformation import BROKEN_STATES, Stack
+from ecslab.core.clock import ProgressDeadline
+from ecslab.core.errors import AwsError, EcslabError, VerifyFailed, VerifyTimeout
+from ecslab.lab.diagnose import gather, root_cause, timeline
+from ecslab.lab.observe import (
+    Changes,
+    Observer,
+    Progress,
+    Snapshot,
+    show_scaling,
+)
+from ecslab.lab.probe import PROBE_TIMEOUT, ProbeResult, Verdict, is_loopback, probe
+from ecslab.steps.base import Assessment, Outcome, StepResult
 
 if TYPE_CHECKING:
-    from ecslab.app import App
+    from ecslab.lab.context import Context
 
 DEFAULT_TIMEOUT = 600
 POLL_FIRST = 1.0
@@ -47,7 +53,7 @@ _VERDICT_RANK = {
 }
 
 
-def build(app: App) -> VerifyStep:
+def build(app: Context) -> VerifyStep:
     return VerifyStep(app)
 
 
@@ -58,17 +64,17 @@ class Target:
     watch: bool = True  # False when AWS cannot be read: probe only
 
 
-def resolve_target(app: App) -> Target:
+def resolve_target(app: Context) -> Target:
     """The URL to probe: `verify_url` when set, else the stack's LoadBalancerUrl output."""
     names = app.config.names
     if app.config.verify_url:
         try:
-            return Target(app.config.verify_url, describe_stack(app.aws, names.stack))
+            return Target(app.config.verify_url, app.aws.cloudformation.describe(names.stack))
         except AwsError as exc:
             app.ui.warning(f"cannot read AWS, probing {app.config.verify_url} only: {exc.message}")
             return Target(app.config.verify_url, None, watch=False)
-    stack = describe_stack(app.aws, names.stack)
-    if stack is not None and stack.status in FAILED_STACK_STATES:
+    stack = app.aws.cloudformation.describe(names.stack)
+    if stack is not None and stack.status in BROKEN_STATES:
         raise _stack_failure(app, stack)
     if stack is None:
         raise VerifyFailed(
@@ -96,7 +102,7 @@ def _is_emulated(endpoint_url: str | None) -> bool:
     return endpoint_url is not None and is_loopback(endpoint_url)
 
 
-def _stack_failure(app: App, stack: Stack) -> VerifyFailed:
+def _stack_failure(app: Context, stack: Stack) -> VerifyFailed:
     """A failed stack has no backend to probe: say why it failed, from its events."""
     cause = root_cause(gather(app, "(no URL)", None, Snapshot(stack, None)))
     return VerifyFailed(cause.cause, cause.fix)
@@ -105,32 +111,38 @@ def _stack_failure(app: App, stack: Stack) -> VerifyFailed:
 class VerifyStep:
     name = "verify"
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Context) -> None:
         self._app = app
 
-    def check(self) -> Check:
-        return Check(False, "verification always probes afresh")
+    def validate(self) -> None:
+        """Nothing to validate before AWS: the URL comes from the stack or `verify_url`."""
 
-    def plan(self) -> list[str]:
+    def assess(self) -> Assessment:
+        """Verification always probes afresh: never done beforehand. Its plan line is a
+        probe, not a change (the runner counts no change for a read-only step)."""
+        reason = "verification always probes afresh"
         try:
             target = resolve_target(self._app)
         except VerifyFailed as exc:
-            return [f"probe the load balancer URL, which cannot be probed now: {exc.message}"]
-        return [f"probe {target.url} until it answers with data from the database"]
+            line = f"probe the load balancer URL, which cannot be probed now: {exc.message}"
+            return Assessment(False, reason, (line,), exc)
+        line = f"probe {target.url} until it answers with data from the database"
+        return Assessment(False, reason, (line,), target)
 
-    def run(self) -> StepResult:
-        return Verifier(self._app, resolve_target(self._app)).run()
+    def run(self, assessment: Assessment) -> StepResult:
+        if isinstance(assessment.facts, VerifyFailed):
+            raise assessment.facts
+        return Verifier(self._app, assessment.facts).run()
 
 
 @dataclass
 class _State:
-    deadline: float
+    deadline: ProgressDeadline
     interval: float = POLL_FIRST
     polls: int = 0
     best_rank: int = -1
     last: ProbeResult | None = None
     same_since: float = 0.0
-    last_progress: float = 0.0
     snapshot: Snapshot | None = None
     changes: Changes = field(default_factory=Changes)
     progress: Progress = field(default_factory=Progress)
@@ -139,15 +151,16 @@ class _State:
 class Verifier:
     """The polling loop of one `verify`."""
 
-    def __init__(self, app: App, target: Target) -> None:
+    def __init__(self, app: Context, target: Target) -> None:
         self._app = app
         self._ui = app.ui
         self._clock = app.clock
         self._url = target.url
         self._timeout = float(app.config.timeout or DEFAULT_TIMEOUT)
         self._observer: Observer | None = Observer(app) if target.watch else None
+        self._stack = target.stack
         self._started = self._clock.now()
-        self._state = _State(deadline=self._started + self._timeout, last_progress=self._started)
+        self._state = _State(deadline=ProgressDeadline(self._clock, self._timeout))
 
     def run(self) -> StepResult:
         self._ui.info(
@@ -183,8 +196,8 @@ class Verifier:
         state.best_rank = max(state.best_rank, rank)
         if moved:
             self._ui.info(f"progress: {'; '.join(moved)} (timeout restarts)")
-            state.deadline, state.interval = now + self._timeout, POLL_FIRST
-            state.last_progress = now
+            state.deadline.progress()
+            state.interval = POLL_FIRST
         self._raise_if_failed(result, snapshot, now)
 
     def _observe(self) -> Snapshot | None:
@@ -216,13 +229,13 @@ class Verifier:
             raise self._failure(VerifyFailed, result, "the stack failed")
         if primary is not None and primary.rollout_state == "FAILED":
             raise self._failure(VerifyFailed, result, "the service's rollout failed")
-        quiet = now - max(self._state.same_since, self._state.last_progress)
+        quiet = min(now - self._state.same_since, self._state.deadline.idle_for())
         rolling = service is not None and service.rolling_out
         if result.status is not None and quiet >= (
             ROLLOUT_SETTLE_SECONDS if rolling else SETTLE_SECONDS
         ):
             raise self._failure(VerifyFailed, result, f"{self._url} is not healthy")
-        if now >= self._state.deadline:
+        if self._state.deadline.expired():
             raise self._failure(
                 VerifyTimeout,
                 result,
@@ -231,7 +244,7 @@ class Verifier:
 
     def _next_sleep(self) -> float:
         state = self._state
-        remaining = max(state.deadline - self._clock.now(), 0.0)
+        remaining = state.deadline.remaining()
         sleep = min(state.interval, remaining) if remaining > 0 else state.interval
         state.interval = min(state.interval * 2, POLL_MAX)
         return sleep
@@ -243,7 +256,7 @@ class Verifier:
         text = f"{result.verdict}" + (f" | {snapshot.headline()}" if snapshot else "")
         if self._ui.mode != "rich":
             return text
-        remaining = max(self._state.deadline - self._clock.now(), 0.0)
+        remaining = self._state.deadline.remaining()
         return (
             f"poll {self._state.polls}: {text} | next poll in "
             f"{min(self._state.interval, POLL_MAX):.0f} s, gives up in {remaining:.0f} s"
@@ -283,14 +296,17 @@ class Verifier:
 
     def _autoscaling(self) -> ScalingSetup | None:
         """Show the scaling wiring; problems are warnings (the backend itself is healthy)."""
-        snapshot = self._state.snapshot or self._observe()
-        if snapshot is None or snapshot.service is None or self._observer is None:
+        if self._observer is None or self._stack is None:
             return None
-        cluster, service = self._observer.service_ref(snapshot.stack)
+        snapshot = self._state.snapshot
+        if snapshot is not None and snapshot.service is None:
+            return None
+        # The backend answered, so the service runs; its names are in the stack's outputs.
+        cluster, service = self._observer.service_ref(self._stack)
         try:
-            setup = Autoscaling(self._app.aws).read(self._app.config.names, cluster, service)
+            setup = self._app.aws.autoscaling.read(self._app.config.names, cluster, service)
         except AwsError as exc:
             self._ui.warning(f"cannot read the autoscaling setup: {exc.message}")
             return None
-        show_scaling(self._app, setup)
+        show_scaling(self._app.ui, setup)
         return setup

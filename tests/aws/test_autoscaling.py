@@ -6,7 +6,7 @@ import boto3
 
 from ecslab.aws.autoscaling import Autoscaling
 from ecslab.aws.session import Aws
-from ecslab.config import Config
+from ecslab.core.config import Config
 from tests.verify_support import (
     CLUSTER,
     SERVICE,

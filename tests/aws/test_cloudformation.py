@@ -7,13 +7,12 @@ import json
 import boto3
 import pytest
 
-from ecslab.app import App
 from ecslab.aws.cloudformation import (
     CloudFormation,
-    describe_stack,
     failed,
     in_progress,
 )
+from ecslab.compose.app import App
 from tests.helpers import make_app
 
 TEMPLATE = {
@@ -39,7 +38,7 @@ def _create(cfn: CloudFormation, body: dict[str, object], kind: str = "CREATE") 
 
 
 def test_a_missing_stack_is_none(app: App) -> None:
-    assert describe_stack(app.aws, "no-such-stack") is None
+    assert app.aws.cloudformation.describe("no-such-stack", fresh=True) is None
 
 
 def test_change_set_lists_changes_and_creates_the_stack(app: App) -> None:

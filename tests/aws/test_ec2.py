@@ -1,4 +1,4 @@
-"""ecslab.aws.ec2 and the network choice (ecslab.stack_inputs.resolve_network) on moto."""
+"""ecslab.aws.ec2 and the network choice (ecslab.lab.stack_inputs.resolve_network) on moto."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import boto3
 import pytest
 
 from ecslab.aws.ec2 import Ec2, Subnet
-from ecslab.errors import UsageError
-from ecslab.stack_inputs import pick_subnets, resolve_network
+from ecslab.core.errors import UsageError
+from ecslab.lab.stack_inputs import pick_subnets, resolve_network
 from tests.helpers import make_app
 
 

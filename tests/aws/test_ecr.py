@@ -10,8 +10,8 @@ import pytest
 
 from ecslab.aws.ecr import Ecr
 from ecslab.aws.session import Aws
-from ecslab.config import Config
-from ecslab.errors import AwsError
+from ecslab.core.config import Config
+from ecslab.core.errors import AwsError
 
 REPO = "ecslab-dev-microservice"
 MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"

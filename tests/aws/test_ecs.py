@@ -8,7 +8,7 @@ import boto3
 
 from ecslab.aws.ecs import Ecs
 from ecslab.aws.session import Aws
-from ecslab.config import Config
+from ecslab.core.config import Config
 from tests.verify_support import CLUSTER, SERVICE, StubbedAws, seed_load_balancer, seed_service
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ecslab-dev-microservice@sha256:" + "a" * 64

@@ -6,7 +6,7 @@ import boto3
 
 from ecslab.aws.elbv2 import Elbv2
 from ecslab.aws.session import Aws
-from ecslab.config import Config
+from ecslab.core.config import Config
 from tests.verify_support import StubbedAws, seed_load_balancer
 
 

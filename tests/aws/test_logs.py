@@ -10,7 +10,7 @@ import pytest
 
 from ecslab.aws.logs import LogGroupMissing, LogReader, Logs
 from ecslab.aws.session import Aws
-from ecslab.config import Config
+from ecslab.core.config import Config
 
 GROUP = "ecslab-dev-microservice"
 

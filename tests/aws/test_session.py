@@ -11,8 +11,8 @@ import boto3
 import pytest
 
 from ecslab.aws.session import Aws, aws_errors
-from ecslab.config import Config
-from ecslab.errors import AwsError, ConfigError, ExitCode
+from ecslab.core.config import Config
+from ecslab.core.errors import AwsError, ConfigError, ExitCode
 
 
 def test_identity_against_moto(aws: boto3.Session, moto_server: str) -> None:

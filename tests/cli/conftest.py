@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ecslab.cli import run
+from ecslab.core.environment import Environment
 
 
 @dataclass
@@ -35,10 +37,16 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
 
 
 @pytest.fixture
-def ecslab(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def invoke(*args: str) -> Result:
-        code = run(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+def ecslab(clean_env: Path) -> Callable[..., Result]:
+    """Run `ecslab ARGS` in an injected Environment: the (cleaned) variables, StringIO
+    streams, `stdin` as what the user types, and the test's folder."""
+
+    def invoke(*args: str, stdin: str = "") -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        environment = Environment(
+            env=dict(os.environ), stdin=io.StringIO(stdin), stdout=out, stderr=err, cwd=clean_env
+        )
+        code = run(list(args), environment)
+        return Result(code, out.getvalue(), err.getvalue())
 
     return invoke

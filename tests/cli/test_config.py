@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ecslab.config import FARGATE_SIZES, resolve
-from ecslab.errors import ConfigError, ExitCode
+from ecslab.core.config import FARGATE_SIZES, resolve
+from ecslab.core.errors import ConfigError, ExitCode
 
 from .conftest import Result
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ecslab.errors import ExitCode
-from ecslab.template import load_template
+from ecslab.core.errors import ExitCode
+from ecslab.lab.template import load_template
 
 from .conftest import Result
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
-from ecslab import config as config_module
-from ecslab.errors import ExitCode, UsageError
-from ecslab.ui import UI, choose_mode
+from ecslab.core import config as config_module
+from ecslab.core.errors import ExitCode, UsageError
+from ecslab.core.ui import UI, choose_mode
 
 from .conftest import Result
 

@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from ecslab.config import Config
-from ecslab.images import build_args, derive_tag
+from ecslab.core.config import Config
+from ecslab.lab.images import build_args, derive_tag
 from tests.cli.conftest import Result
 from tests.helpers import DB_PASSWORD, patch_moto_change_set_outputs, put_fake_images
 from tests.verify_support import StandIn

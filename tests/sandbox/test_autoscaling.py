@@ -9,14 +9,14 @@ from typing import Any, Final
 import boto3
 import pytest
 
-from ecslab.app import App
 from ecslab.aws.autoscaling import Autoscaling
 from ecslab.aws.cloudformation import Stack
-from ecslab.errors import DeployFailed
+from ecslab.compose.app import App
+from ecslab.core.errors import DeployFailed
+from ecslab.lab.template import TEMPLATE_PATH
 from ecslab.sandbox.autoscaling import AutoscalingEmulator, Resolver, Unsupported
 from ecslab.steps import deploy_ecr, deploy_service
-from ecslab.template import TEMPLATE_PATH
-from tests.helpers import make_app, put_fake_image
+from tests.helpers import make_app, put_fake_image, run_step
 
 STACK = "ecslab-dev"
 CLUSTER = "ecslab-dev-cluster"
@@ -27,14 +27,14 @@ DIMENSION: Final = "ecs:service:DesiredCount"
 
 def _deploy(aws: boto3.Session, moto_server: str, **settings: Any) -> App:
     app = make_app(aws, moto_server, **settings)
-    deploy_service.build(app).run()
+    run_step(deploy_service.build(app))
     return app
 
 
 @pytest.fixture
 def deployed(aws: boto3.Session, moto_server: str) -> App:
     """The full lab template deployed to moto, as deploy-service deploys it."""
-    deploy_ecr.build(make_app(aws, moto_server)).run()
+    run_step(deploy_ecr.build(make_app(aws, moto_server)))
     put_fake_image(aws, SERVICE, "v1")
     return _deploy(aws, moto_server)
 

@@ -16,7 +16,7 @@ from ecslab.sandbox.moto_patch import (
     task_definition_update_like_create,
 )
 from ecslab.steps import deploy_ecr, deploy_service
-from tests.helpers import make_app, put_fake_image
+from tests.helpers import make_app, put_fake_image, run_step
 
 REPOSITORY = "ecslab-dev-microservice"
 
@@ -32,11 +32,11 @@ def _service_image(session: boto3.Session) -> tuple[str, str]:
 
 
 def _deploy_twice(session: boto3.Session, moto_server: str) -> tuple[str, str, str]:
-    deploy_ecr.build(make_app(session, moto_server)).run()
+    run_step(deploy_ecr.build(make_app(session, moto_server)))
     put_fake_image(session, REPOSITORY, "v1")
-    deploy_service.build(make_app(session, moto_server, image_tag="v1")).run()
+    run_step(deploy_service.build(make_app(session, moto_server, image_tag="v1")))
     new_digest = put_fake_image(session, REPOSITORY, "v2")
-    deploy_service.build(make_app(session, moto_server, image_tag="v2")).run()
+    run_step(deploy_service.build(make_app(session, moto_server, image_tag="v2")))
     revision, image = _service_image(session)
     return revision, image, new_digest
 

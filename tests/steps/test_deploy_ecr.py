@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import boto3
-import click
 import pytest
 
-from ecslab.aws.cloudformation import describe_stack
-from ecslab.errors import Interrupted, UsageError
+from ecslab.core.errors import Interrupted, UsageError
 from ecslab.steps import deploy_ecr, deploy_service
 from ecslab.steps.base import Outcome
-from tests.helpers import all_text, make_app, output, put_fake_image
+from tests.helpers import all_text, make_app, output, put_fake_image, run_step
 
 REPOSITORY = "ecslab-dev-microservice"
 
@@ -18,17 +16,19 @@ REPOSITORY = "ecslab-dev-microservice"
 def test_plan_then_create_then_already_done(aws: boto3.Session, moto_server: str) -> None:
     app = make_app(aws, moto_server)
     step = deploy_ecr.build(app)
-    assert not step.check().done
-    assert step.plan() == [
+    assert not step.assess().done
+    assert list(step.assess().changes) == [
         "create stack ecslab-dev (phase 1: the ECR repository)",
         "add resource EcrRepository (AWS::ECR::Repository)",
     ]
-    assert describe_stack(app.aws, "ecslab-dev") is None  # planning changed nothing
+    assert (
+        app.aws.cloudformation.describe("ecslab-dev", fresh=True) is None
+    )  # planning changed nothing
 
-    result = step.run()
+    result = run_step(step)
 
     assert result.outcome == Outcome.DONE
-    stack = describe_stack(app.aws, "ecslab-dev")
+    stack = app.aws.cloudformation.describe("ecslab-dev", fresh=True)
     assert stack is not None and stack.status == "CREATE_COMPLETE"
     assert stack.parameters == {"ProjectName": "ecslab", "Environment": "dev"}
     repos = aws.client("ecr").describe_repositories()["repositories"]
@@ -37,36 +37,36 @@ def test_plan_then_create_then_already_done(aws: boto3.Session, moto_server: str
     assert table["rows"][0]["Logical id"] == "EcrRepository"
 
     again = deploy_ecr.build(make_app(aws, moto_server))
-    check = again.check()
+    check = again.assess()
     assert check.done and "up to date" in check.reason
-    assert again.plan() == []
+    assert list(again.assess().changes) == []
 
 
 def test_a_changed_repository_definition_is_an_update(aws: boto3.Session, moto_server: str) -> None:
-    deploy_ecr.build(make_app(aws, moto_server)).run()
+    run_step(deploy_ecr.build(make_app(aws, moto_server)))
     app = make_app(aws, moto_server, environment="dev")
     step = deploy_ecr.build(app)
     desired = step.desired()
     desired.template["Resources"]["EcrRepository"]["Properties"]["ImageTagMutability"] = "IMMUTABLE"
-    assert not step.check().done
-    assert step.plan() == [
+    assert not step.assess().done
+    assert list(step.assess().changes) == [
         "update stack ecslab-dev (phase 1: the ECR repository):",
         "modify resource EcrRepository (AWS::ECR::Repository)",
     ]
 
 
 def test_a_full_stack_is_never_shrunk_back(aws: boto3.Session, moto_server: str) -> None:
-    deploy_ecr.build(make_app(aws, moto_server)).run()
+    run_step(deploy_ecr.build(make_app(aws, moto_server)))
     put_fake_image(aws, REPOSITORY, "v1")
-    deploy_service.build(make_app(aws, moto_server)).run()
+    run_step(deploy_service.build(make_app(aws, moto_server)))
     resources = aws.client("cloudformation").list_stack_resources(StackName="ecslab-dev")
     count = len(resources["StackResourceSummaries"])
 
     app = make_app(aws, moto_server)
     step = deploy_ecr.build(app)
-    check = step.check()
+    check = step.assess()
     assert check.done and "past phase 1" in check.reason
-    assert step.run().outcome == Outcome.ALREADY_DONE
+    assert run_step(step).outcome == Outcome.ALREADY_DONE
     after = aws.client("cloudformation").list_stack_resources(StackName="ecslab-dev")
     assert len(after["StackResourceSummaries"]) == count > 1
     assert "Changes to stack" not in all_text(app)
@@ -75,11 +75,12 @@ def test_a_full_stack_is_never_shrunk_back(aws: boto3.Session, moto_server: str)
 def test_answering_no_discards_the_change_set(
     aws: boto3.Session, moto_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(click, "confirm", lambda *a, **k: False)
-    app = make_app(aws, moto_server, yes=False, interactive=True)
+    app = make_app(aws, moto_server, yes=False, interactive=True, stdin="n\n")
     with pytest.raises(Interrupted, match="you answered no"):
-        deploy_ecr.build(app).run()
-    assert describe_stack(app.aws, "ecslab-dev") is None  # not even REVIEW_IN_PROGRESS
+        run_step(deploy_ecr.build(app))
+    assert (
+        app.aws.cloudformation.describe("ecslab-dev", fresh=True) is None
+    )  # not even REVIEW_IN_PROGRESS
     assert aws.client("ecr").describe_repositories()["repositories"] == []
 
 
@@ -88,9 +89,9 @@ def test_without_a_terminal_and_without_yes_nothing_changes(
 ) -> None:
     app = make_app(aws, moto_server, yes=False, interactive=False)
     with pytest.raises(UsageError) as error:
-        deploy_ecr.build(app).run()
+        run_step(deploy_ecr.build(app))
     assert "--yes" in (error.value.hint or "")
-    assert describe_stack(app.aws, "ecslab-dev") is None
+    assert app.aws.cloudformation.describe("ecslab-dev", fresh=True) is None
 
 
 def test_a_repository_left_from_a_deleted_stack_is_explained(
@@ -98,6 +99,6 @@ def test_a_repository_left_from_a_deleted_stack_is_explained(
 ) -> None:
     aws.client("ecr").create_repository(repositoryName=REPOSITORY)
     with pytest.raises(UsageError, match="already exists but stack ecslab-dev does not") as error:
-        deploy_ecr.build(make_app(aws, moto_server)).run()
+        run_step(deploy_ecr.build(make_app(aws, moto_server)))
     assert "ecslab destroy" in (error.value.hint or "")
-    assert describe_stack(make_app(aws, moto_server).aws, "ecslab-dev") is None
+    assert make_app(aws, moto_server).aws.cloudformation.describe("ecslab-dev", fresh=True) is None

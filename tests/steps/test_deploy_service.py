@@ -9,13 +9,12 @@ from typing import Any
 import boto3
 import pytest
 
-from ecslab.aws.cloudformation import describe_stack
-from ecslab.config import Secret
-from ecslab.errors import UsageError
-from ecslab.images import default_tag
+from ecslab.core.config import Secret
+from ecslab.core.errors import UsageError
+from ecslab.lab.images import default_tag
 from ecslab.steps import deploy_ecr, deploy_service
 from ecslab.steps.base import Outcome
-from tests.helpers import DB_PASSWORD, all_text, make_app, put_fake_image
+from tests.helpers import DB_PASSWORD, all_text, make_app, put_fake_image, run_step
 
 REPOSITORY = "ecslab-dev-microservice"
 URI = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{REPOSITORY}"
@@ -23,7 +22,7 @@ URI = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{REPOSITORY}"
 
 @pytest.fixture
 def ecr_stack(aws: boto3.Session, moto_server: str) -> boto3.Session:
-    deploy_ecr.build(make_app(aws, moto_server)).run()
+    run_step(deploy_ecr.build(make_app(aws, moto_server)))
     return aws
 
 
@@ -35,15 +34,15 @@ def _template(session: boto3.Session) -> dict[str, Any]:
 
 def test_no_image_yet_says_to_push_first(ecr_stack: boto3.Session, moto_server: str) -> None:
     step = deploy_service.build(make_app(ecr_stack, moto_server))
-    check = step.check()
+    check = step.assess()
     assert not check.done and "no image" in check.reason
-    assert any("@<the digest push-image pushes>" in line for line in step.plan())
+    assert any("@<the digest push-image pushes>" in line for line in list(step.assess().changes))
     with pytest.raises(UsageError, match=r"image tag v1 .* is not in ECR") as error:
-        step.run()
+        run_step(step)
     assert "push-image" in (error.value.hint or "")
     untagged = deploy_service.build(make_app(ecr_stack, moto_server, image_tag=None))
     with pytest.raises(UsageError, match="no image in ECR repository") as error:
-        untagged.run()
+        run_step(untagged)
     assert "push-image" in (error.value.hint or "")
 
 
@@ -51,10 +50,10 @@ def test_deploys_the_image_by_digest(ecr_stack: boto3.Session, moto_server: str)
     digest = put_fake_image(ecr_stack, REPOSITORY, "v1")
     app = make_app(ecr_stack, moto_server, fargate_cpu=512, fargate_memory=1024)
 
-    result = deploy_service.build(app).run()
+    result = run_step(deploy_service.build(app))
 
     assert result.outcome == Outcome.DONE
-    stack = describe_stack(app.aws, "ecslab-dev")
+    stack = app.aws.cloudformation.describe("ecslab-dev", fresh=True)
     assert stack is not None and stack.status == "UPDATE_COMPLETE"
     params = stack.parameters
     assert params["DockerImageTag"] == f"{URI}@{digest}"
@@ -76,45 +75,45 @@ def test_deploys_the_image_by_digest(ecr_stack: boto3.Session, moto_server: str)
 
 def test_second_run_is_up_to_date(ecr_stack: boto3.Session, moto_server: str) -> None:
     put_fake_image(ecr_stack, REPOSITORY, "v1")
-    deploy_service.build(make_app(ecr_stack, moto_server)).run()
+    run_step(deploy_service.build(make_app(ecr_stack, moto_server)))
 
     step = deploy_service.build(make_app(ecr_stack, moto_server))
-    check = step.check()
+    check = step.assess()
     assert check.done and "up to date" in check.reason
-    assert step.plan() == []
-    assert step.run().outcome == Outcome.ALREADY_DONE
+    assert list(step.assess().changes) == []
+    assert run_step(step).outcome == Outcome.ALREADY_DONE
 
 
 def test_a_new_image_or_password_is_an_update(ecr_stack: boto3.Session, moto_server: str) -> None:
     put_fake_image(ecr_stack, REPOSITORY, "v1")
-    deploy_service.build(make_app(ecr_stack, moto_server)).run()
+    run_step(deploy_service.build(make_app(ecr_stack, moto_server)))
     new_digest = put_fake_image(ecr_stack, REPOSITORY, "v2")
 
     new_password = "another-Secret-4412"
     app = make_app(ecr_stack, moto_server, image_tag="v2", db_password=Secret(new_password))
     app.ui.register_secret(new_password)
     step = deploy_service.build(app)
-    assert not step.check().done
-    lines = step.plan()
+    assert not step.assess().done
+    lines = list(step.assess().changes)
     assert any("DockerImageTag" in line and new_digest in line for line in lines)
     assert any("hidden parameter(s) DbPassword (values not shown)" in line for line in lines)
-    assert step.run().outcome == Outcome.DONE
+    assert run_step(step).outcome == Outcome.DONE
     assert new_password not in all_text(app) and new_password not in json.dumps(lines)
     # moto names no resource for a parameter-only change: no empty table, a sentence
     assert "new parameter values; CloudFormation lists no resource change" in all_text(app)
 
     same = make_app(ecr_stack, moto_server, image_tag="v2", db_password=Secret(new_password))
-    assert deploy_service.build(same).check().done
+    assert deploy_service.build(same).assess().done
     old_password = make_app(ecr_stack, moto_server, image_tag="v2")
-    assert not deploy_service.build(old_password).check().done
+    assert not deploy_service.build(old_password).assess().done
 
 
 def test_an_image_tag_not_in_ecr_is_an_error(ecr_stack: boto3.Session, moto_server: str) -> None:
     put_fake_image(ecr_stack, REPOSITORY, "v1")
     app = make_app(ecr_stack, moto_server, image_tag="nope")
-    assert not deploy_service.build(app).check().done
+    assert not deploy_service.build(app).assess().done
     with pytest.raises(UsageError, match="image tag nope"):
-        deploy_service.build(app).run()
+        run_step(deploy_service.build(app))
 
 
 def test_without_image_tag_the_derived_tag_then_the_newest(
@@ -124,14 +123,14 @@ def test_without_image_tag_the_derived_tag_then_the_newest(
     app = make_app(ecr_stack, moto_server, image_tag=None, microsite_dir=str(tmp_path))
     newest = put_fake_image(ecr_stack, REPOSITORY, "some-other-build")
     step = deploy_service.build(app)
-    step.run()
-    params = describe_stack(app.aws, "ecslab-dev").parameters  # type: ignore[union-attr]
+    run_step(step)
+    params = app.aws.cloudformation.describe("ecslab-dev", fresh=True).parameters  # type: ignore[union-attr]
     assert params["DockerImageTag"].endswith(newest)
 
     derived = put_fake_image(ecr_stack, REPOSITORY, default_tag(app), seed="derived")
     again = make_app(ecr_stack, moto_server, image_tag=None, microsite_dir=str(tmp_path))
-    deploy_service.build(again).run()
-    params = describe_stack(app.aws, "ecslab-dev").parameters  # type: ignore[union-attr]
+    run_step(deploy_service.build(again))
+    params = app.aws.cloudformation.describe("ecslab-dev", fresh=True).parameters  # type: ignore[union-attr]
     assert params["DockerImageTag"].endswith(derived)
 
 
@@ -140,12 +139,15 @@ def test_missing_database_inputs_are_usage_errors(
 ) -> None:
     put_fake_image(ecr_stack, REPOSITORY, "v1")
     with pytest.raises(UsageError, match="db_host is not set"):
-        deploy_service.build(make_app(ecr_stack, moto_server, db_host=None)).check()
+        deploy_service.build(make_app(ecr_stack, moto_server, db_host=None)).assess()
     no_password = make_app(ecr_stack, moto_server, db_password=None)
     with pytest.raises(UsageError) as error:
-        deploy_service.build(no_password).check()
+        deploy_service.build(no_password).assess()
     assert "ECSLAB_DB_PASSWORD" in (error.value.hint or "")
-    assert describe_stack(no_password.aws, "ecslab-dev").status == "CREATE_COMPLETE"  # type: ignore[union-attr]
+    assert (
+        no_password.aws.cloudformation.describe("ecslab-dev", fresh=True).status
+        == "CREATE_COMPLETE"
+    )  # type: ignore[union-attr]
 
 
 def test_validate_checks_inputs_without_aws(tmp_path: Path) -> None:
@@ -167,8 +169,8 @@ def test_an_arm64_image_gets_arm64_tasks(ecr_stack: boto3.Session, moto_server: 
     put_fake_image(ecr_stack, REPOSITORY, "v1")
     app = make_app(ecr_stack, moto_server, image_tag="v1", platform="linux/arm64")
 
-    deploy_service.build(app).run()
+    run_step(deploy_service.build(app))
 
-    stack = describe_stack(app.aws, "ecslab-dev")
+    stack = app.aws.cloudformation.describe("ecslab-dev", fresh=True)
     assert stack is not None
     assert stack.parameters["CpuArchitecture"] == "ARM64"

@@ -20,14 +20,15 @@ import boto3
 import docker
 import pytest
 
-from ecslab.app import App
 from ecslab.aws.ecr import Ecr
-from ecslab.docker_engine import BuildFailed
-from ecslab.errors import AwsError, ExitCode, ImageError
-from ecslab.registry import fetch_manifest
+from ecslab.compose.app import App
+from ecslab.core.errors import AwsError, ExitCode, ImageError
+from ecslab.engine.docker_engine import BuildFailed
+from ecslab.engine.registry import fetch_manifest
 from ecslab.sandbox.registry import Registry
 from ecslab.steps import push_image
 from ecslab.steps.base import Outcome
+from tests.helpers import run_step
 from tests.image_support import (
     change_one_line,
     copy_microsite,
@@ -128,9 +129,9 @@ def test_push_registers_the_digest_and_the_image_pulls_back_and_runs(
     registry = registry_factory()
     app = app_for(registry)
     step = push_image.build(app)
-    assert not step.check().done
+    assert not step.assess().done
 
-    result = step.run()
+    result = run_step(step)
 
     assert result.outcome == Outcome.DONE
     tag, digest = result.data["tag"], result.data["digest"]
@@ -145,7 +146,7 @@ def test_push_registers_the_digest_and_the_image_pulls_back_and_runs(
     messages = [str(e.get("message")) for e in events(app)]
     assert any(m.startswith("Step ") and "COPY microsite" in m for m in messages)
     assert _pushing(app)  # per-layer progress was reported
-    assert push_image.build(app_for(registry)).check().done
+    assert push_image.build(app_for(registry)).assess().done
 
     # Pull it back by digest (the local copy removed first) and run it.
     reference = f"{registry.address}/{repository}@{digest}"
@@ -171,14 +172,14 @@ def test_unchanged_image_is_not_pushed_again(
     registry = registry_factory()
     # A configured tag says nothing about the content: check() cannot know, run() compares.
     first_app = app_for(registry, image_tag="v1")
-    first = push_image.build(first_app).run()
+    first = run_step(push_image.build(first_app))
     assert first.outcome == Outcome.DONE
     stored = _storage_bytes(registry)
 
     again_app = app_for(registry, image_tag="v1")
     step = push_image.build(again_app)
-    assert not step.check().done
-    again = step.run()
+    assert not step.assess().done
+    again = run_step(step)
 
     assert again.outcome == Outcome.ALREADY_DONE
     assert "push skipped" in again.message and again.data["digest"] == first.data["digest"]
@@ -194,12 +195,12 @@ def test_one_line_change_sends_only_the_code_layer(
     site: Path,
 ) -> None:
     registry = registry_factory()
-    first = push_image.build(app_for(registry)).run()
+    first = run_step(push_image.build(app_for(registry)))
     stored = _storage_bytes(registry)
 
     change_one_line(site)
     app = app_for(registry)
-    second = push_image.build(app).run()
+    second = run_step(push_image.build(app))
 
     assert second.outcome == Outcome.DONE
     assert second.data["tag"] != first.data["tag"]
@@ -222,7 +223,7 @@ def test_registry_refusing_the_login_fails_before_building(
     password = Ecr(app.aws).authorization().password
 
     with pytest.raises(ImageError) as caught:
-        push_image.build(app).run()
+        run_step(push_image.build(app))
 
     assert "refused the login" in caught.value.message
     assert caught.value.exit_code == ExitCode.IMAGE_FAILED
@@ -240,7 +241,7 @@ def test_stopped_registry_is_retried_with_backoff_then_reported(
     app = app_for(stopped)
 
     with pytest.raises(ImageError) as caught:
-        push_image.build(app).run()
+        run_step(push_image.build(app))
 
     assert "cannot reach registry" in caught.value.message
     assert caught.value.hint and "registry is running" in caught.value.hint
@@ -264,7 +265,7 @@ def test_broken_dockerfile_reports_the_instruction_and_pushes_nothing(
     app = app_for(registry)
 
     with pytest.raises(BuildFailed) as caught:
-        push_image.build(app).run()
+        run_step(push_image.build(app))
 
     assert "RUN echo about-to-fail && exit 7" in caught.value.message
     assert "non-zero code: 7" in caught.value.message
@@ -276,9 +277,9 @@ def test_platform_is_explicit(app_for: AppFactory, repository: str, registry: Re
     # The local base exists for amd64 only. dockerd 20.10's builder then quietly builds
     # amd64 anyway; ecslab checks the result and refuses to push it.
     app = app_for(registry, platform="linux/arm64")
-    assert push_image.build(app).plan()[0].endswith("-arm64 (content of site/)")
+    assert push_image.build(app).assess().changes[0].endswith("-arm64 (content of site/)")
     with pytest.raises(ImageError) as caught:
-        push_image.build(app).run()
+        run_step(push_image.build(app))
     assert "linux/arm64" in caught.value.message
     assert Ecr(app.aws).latest_image(repository) is None
 
@@ -287,17 +288,17 @@ def test_missing_stack_says_run_deploy_ecr(app_for: AppFactory, registry: Regist
     app = app_for(registry)
     step = push_image.build(app)
 
-    check = step.check()
+    check = step.assess()
     assert not check.done and "deploy-ecr" in check.reason
     with pytest.raises(AwsError) as caught:
-        step.run()
+        run_step(step)
     assert caught.value.hint and "deploy-ecr" in caught.value.hint
 
 
 def test_plan_names_the_build_and_the_push(
     app_for: AppFactory, repository: str, registry: Registry
 ) -> None:
-    build_line, push_line = push_image.build(app_for(registry)).plan()
+    build_line, push_line = list(push_image.build(app_for(registry)).assess().changes)
     assert f"{registry.address}/{repository}:ctx-" in build_line and "linux/amd64" in build_line
     assert push_line.startswith("push ctx-") and push_line.endswith(
         f", latest to {registry.address}"

@@ -15,12 +15,13 @@ from typing import Any
 import boto3
 import pytest
 
-from ecslab.clock import FakeClock
-from ecslab.config import Config
-from ecslab.errors import ExitCode, VerifyFailed, VerifyTimeout
+from ecslab.core.clock import FakeClock
+from ecslab.core.config import Config
+from ecslab.core.errors import ExitCode, VerifyFailed, VerifyTimeout
 from ecslab.steps import verify
 from ecslab.steps.base import Outcome
 from tests.aws.test_ecs import TASK_ARN, stopped_task
+from tests.helpers import make_app, run_step
 from tests.verify_support import (
     CLUSTER,
     LOG_GROUP,
@@ -29,7 +30,6 @@ from tests.verify_support import (
     StandIn,
     StubbedAws,
     events,
-    make_app,
     seed_load_balancer,
     seed_scaling,
     seed_service,
@@ -175,9 +175,13 @@ def stubbed_app(
 
 
 def queue_polls(stubbed: StubbedAws, url: str, polls: int, service: dict, health: dict) -> None:
-    """Responses for resolving the URL plus `polls` polls of stack, service and targets."""
+    """Responses for resolving the URL plus `polls` polls of stack, service and targets.
+
+    The first poll reuses the stack read that resolved the URL (one read per run where
+    the answer cannot have changed); every later poll reads it again.
+    """
     cfn, ecs, elb = (stubbed.stubbers[n] for n in ("cloudformation", "ecs", "elbv2"))
-    for _ in range(polls + 1):
+    for _ in range(max(polls, 1)):
         cfn.add_response("describe_stacks", describe_stacks(url), {"StackName": PREFIX})
     for _ in range(polls):
         ecs.add_response("describe_services", service, {"cluster": CLUSTER, "services": [SERVICE]})
@@ -270,7 +274,7 @@ def test_failed_rollout_names_the_stopped_tasks_reason(
         queue_diagnosis(stubbed, [stopped_task(reason, exit_code)])
 
         with pytest.raises(VerifyFailed) as caught:
-            verify.build(app).run()
+            run_step(verify.build(app))
 
     for stub in stubbed.stubbers.values():
         stub.assert_no_pending_responses()
@@ -302,7 +306,7 @@ def test_targets_timing_out_settle_into_a_security_group_cause(
         queue_diagnosis(stubbed, [])
 
         with pytest.raises(VerifyFailed) as caught:
-            verify.build(app).run()
+            run_step(verify.build(app))
 
     for stub in stubbed.stubbers.values():
         stub.assert_no_pending_responses()
@@ -353,7 +357,7 @@ def test_a_target_turning_healthy_restarts_the_timeout(
     app = make_app(aws, moto_server, clock=clock, timeout=20)
 
     with pytest.raises(VerifyTimeout) as caught:
-        verify.build(app).run()
+        run_step(verify.build(app))
 
     shown = events(app)
     assert any("progress: 1 target(s) healthy" in e["message"] for e in shown)
@@ -371,7 +375,7 @@ def test_healthy_backend_with_autoscaling_checked(
         _deploy_in_moto(aws, url)
         seed_scaling(aws, wire_low_alarm=wired)
         app = make_app(aws, moto_server)
-        result = verify.build(app).run()
+        result = run_step(verify.build(app))
 
     assert result.outcome == Outcome.DONE
     assert "1 item(s)" in result.message and "PostgreSQL 15.8" in result.message
@@ -397,20 +401,20 @@ def test_no_stack_and_no_verify_url_is_a_clear_failure(
 ) -> None:
     app = make_app(aws, moto_server)
     step = verify.build(app)
-    assert step.check().done is False
-    assert step.plan() == [
+    assert step.assess().done is False
+    assert list(step.assess().changes) == [
         "probe the load balancer URL, which cannot be probed now: stack ecslab-dev is not "
         "deployed, so there is no load balancer to probe"
     ]
     with pytest.raises(VerifyFailed) as caught:
-        step.run()
+        run_step(step)
     assert "run-all" in (caught.value.hint or "")
 
 
 def test_plan_names_the_url_from_the_stack(aws: boto3.Session, moto_server: str) -> None:
     _deploy_in_moto(aws, "http://127.0.0.1:8080")
     app = make_app(aws, moto_server)
-    assert verify.build(app).plan() == [
+    assert list(verify.build(app).assess().changes) == [
         "probe http://127.0.0.1:8080/ until it answers with data from the database"
     ]
 
@@ -421,9 +425,9 @@ def test_an_emulated_load_balancer_url_is_never_probed(
     """moto's DNS names resolve nowhere; probing them would send traffic off this machine."""
     _deploy_in_moto(aws, "http://ecslab-dev-alb-1234.us-east-1.elb.amazonaws.com")
     step = verify.build(make_app(aws, moto_server))
-    assert "made up by the local AWS emulator" in step.plan()[0]
+    assert "made up by the local AWS emulator" in step.assess().changes[0]
     with pytest.raises(VerifyFailed) as caught:
-        step.run()
+        run_step(step)
     assert "verify_url" in (caught.value.hint or "")
 
 
@@ -438,7 +442,7 @@ def test_during_a_rollout_an_unhealthy_answer_settles_only_after_the_longer_wind
         _deploy_in_moto(aws, url)
         app = make_app(aws, moto_server, db_host="db.lab.internal", timeout=600)
         with pytest.raises(VerifyFailed) as caught:
-            verify.build(app).run()
+            run_step(verify.build(app))
 
     assert isinstance(app.clock, FakeClock)
     assert verify.ROLLOUT_SETTLE_SECONDS <= app.clock.time < verify.ROLLOUT_SETTLE_SECONDS + 5
@@ -490,7 +494,7 @@ def test_a_rolled_back_stack_fails_at_once_with_its_first_failed_resource(
     )
 
     with pytest.raises(VerifyFailed) as caught:
-        verify.build(app).run()
+        run_step(verify.build(app))
 
     cfn.assert_no_pending_responses()
     assert caught.value.message.startswith(

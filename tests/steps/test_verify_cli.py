@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from ecslab.cli import run
-from ecslab.errors import ExitCode
+from ecslab.core.errors import ExitCode
 from tests.steps.test_verify_aws import MICROSITE_JSON
 from tests.verify_support import StandIn
 

@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterator
 import boto3
 import pytest
 
-from ecslab.clock import FakeClock
-from ecslab.errors import ExitCode, VerifyFailed, VerifyTimeout
+from ecslab.core.clock import FakeClock
+from ecslab.core.errors import ExitCode, VerifyFailed, VerifyTimeout
 from ecslab.sandbox import PostgresServer
 from ecslab.steps import verify
 from ecslab.steps.base import Outcome
+from tests.helpers import make_app, run_step
 from tests.microsite.helpers import Microsite, service_env
-from tests.verify_support import StandIn, events, make_app
+from tests.verify_support import StandIn, events
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_healthy_microsite_reports_url_data_and_latency(
     site = sites(postgres, fresh_database).start()
     app = make_app(aws, moto_server, verify_url=_url(site))
 
-    result = verify.build(app).run()
+    result = run_step(verify.build(app))
 
     assert result.outcome == Outcome.DONE
     assert result.data["http_status"] == 200
@@ -73,7 +74,7 @@ def test_database_stopped_is_reported_as_unreachable_with_its_host(
     )
 
     with pytest.raises(VerifyFailed) as caught:
-        verify.build(app).run()
+        run_step(verify.build(app))
 
     assert caught.value.exit_code == ExitCode.VERIFY_FAILED
     assert "database unreachable from the tasks" in caught.value.message
@@ -89,7 +90,7 @@ def test_wrong_json_from_another_service_fails_with_cause(
     with other.running() as url:
         app = make_app(aws, moto_server, verify_url=url)
         with pytest.raises(VerifyFailed) as caught:
-            verify.build(app).run()
+            run_step(verify.build(app))
     message = caught.value.message
     assert "not with the microsite's data" in message
     assert "database.time" in message
@@ -102,7 +103,7 @@ def test_connection_refused_times_out(
     app = make_app(aws, moto_server, verify_url=f"http://127.0.0.1:{free_port()}/", timeout=60)
 
     with pytest.raises(VerifyTimeout) as caught:
-        verify.build(app).run()
+        run_step(verify.build(app))
 
     assert caught.value.exit_code == ExitCode.VERIFY_TIMEOUT
     assert "connection refused" in caught.value.message
@@ -132,7 +133,7 @@ def test_slow_start_turns_healthy_within_the_timeout(
     clock = _StartingClock(site, after=4)
     app = make_app(aws, moto_server, clock=clock, verify_url=_url(site), timeout=60)
 
-    result = verify.build(app).run()
+    result = run_step(verify.build(app))
 
     assert result.outcome == Outcome.DONE
     assert result.data["polls"] == 5

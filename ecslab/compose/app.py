@@ -1,0 +1,109 @@
+"""The application object every command receives: config, UI, clock and client factories.
+
+Nothing here creates an AWS or Docker client at import time; tests build an `App` with
+a session pointed at a moto server and a Docker client pointed at a test engine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ecslab.core.clock import Clock, SystemClock
+from ecslab.core.errors import UsageError
+from ecslab.core.facts import CHECKOUT, DB_PASSWORD_ENV, MICROSITE_RELPATH, TEMPLATE_RELPATH
+
+if TYPE_CHECKING:
+    import docker
+
+    from ecslab.aws.session import Aws
+    from ecslab.core.config import Config
+    from ecslab.core.ui import UI
+
+T = TypeVar("T")
+
+
+def _default_aws(config: Config) -> Aws:
+    from ecslab.aws.session import Aws
+
+    return Aws(config)
+
+
+def _default_docker() -> docker.DockerClient:
+    from ecslab.engine.docker_engine import connect
+
+    return connect()
+
+
+@dataclass
+class App:
+    """One invocation of ecslab."""
+
+    config: Config
+    ui: UI
+    clock: Clock = field(default_factory=SystemClock)
+    aws_factory: Callable[[Config], Aws] = _default_aws
+    docker_factory: Callable[[], docker.DockerClient] = _default_docker
+    cwd: Path = field(default_factory=Path.cwd)
+    _aws: Aws | None = None
+    _docker: docker.DockerClient | None = None
+    _db_password: str | None = None
+    _remembered: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def aws(self) -> Aws:
+        if self._aws is None:
+            self._aws = self.aws_factory(self.config)
+        return self._aws
+
+    @property
+    def docker(self) -> docker.DockerClient:
+        if self._docker is None:
+            self._docker = self.docker_factory()
+        return self._docker
+
+    def db_password(self) -> str:
+        """From ECSLAB_DB_PASSWORD or the config file, else a hidden prompt."""
+        if self._db_password is None:
+            secret = self.config.db_password
+            value = (
+                secret.reveal()
+                if secret
+                else self.ui.prompt_secret("Database password", DB_PASSWORD_ENV)
+            )
+            if not value:
+                raise UsageError("the database password is empty", f"set {DB_PASSWORD_ENV}")
+            self.ui.register_secret(value)
+            self._db_password = value
+        return self._db_password
+
+    def remember(self, key: str, compute: Callable[[], T]) -> T:
+        if key not in self._remembered:
+            self._remembered[key] = compute()
+        value: T = self._remembered[key]
+        return value
+
+    def template_path(self) -> Path:
+        return self._project_file(self.config.template, TEMPLATE_RELPATH, "template")
+
+    def microsite_path(self) -> Path:
+        return self._project_file(self.config.microsite_dir, MICROSITE_RELPATH, "microsite_dir")
+
+    def _project_file(self, configured: str | None, relpath: Path, key: str) -> Path:
+        """A configured path, else the one in the current folder, else the checkout's."""
+        if configured:
+            path = Path(os.path.expanduser(configured))
+            path = path if path.is_absolute() else self.cwd / path
+            if not path.exists():
+                raise UsageError(f"{key} {path} (from {self.config.source_of(key)}) does not exist")
+            return path
+        for base in (self.cwd, CHECKOUT):
+            if (base / relpath).exists():
+                return base / relpath
+        raise UsageError(
+            f"cannot find {relpath}",
+            f"run ecslab from the project folder, or set {key} in ecslab.yaml",
+        )

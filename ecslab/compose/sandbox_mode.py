@@ -1,0 +1,107 @@
+"""`ecslab --sandbox ...`: the one place where sandbox mode changes how an App is built.
+
+With the switch on, the sandbox is started first if it is not running (and ecslab says
+so); then the config is resolved again with the sandbox's values as *defaults*: flags,
+ECSLAB_* variables and ecslab.yaml still win, but they win over the user's standard AWS_*
+variables, which describe their real account. AWS clients get fake keys in code (nothing
+is written to the environment or to ~/.aws), Docker clients the sandbox's engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ecslab.sandbox.state import (
+    DB_NAME,
+    DB_USER,
+    SANDBOX_REGION,
+    SandboxState,
+    load_state,
+    sandbox_root,
+)
+
+if TYPE_CHECKING:
+    import docker
+
+    from ecslab.aws.session import Aws
+    from ecslab.core.config import Config
+    from ecslab.core.ui import UI
+
+SOURCE = "sandbox"
+FAKE_KEY = "testing"  # moto accepts any keys; these can never reach AWS
+
+
+@dataclass(frozen=True)
+class SandboxMode:
+    """What an App needs in sandbox mode: its config and client factories."""
+
+    config: Config
+    state: SandboxState
+    aws_factory: Callable[[Config], Aws]
+    docker_factory: Callable[[], docker.DockerClient]
+
+
+def sandbox_defaults(state: SandboxState) -> dict[str, tuple[object, str]]:
+    """The sandbox's value of each setting it provides, with its source label."""
+    values: dict[str, object] = {
+        "endpoint_url": state.endpoint_url,
+        "region": SANDBOX_REGION,
+        "registry": state.registry,
+        "db_host": "127.0.0.1",
+        "db_port": state.postgres_port,
+        "db_user": DB_USER,
+        "db_name": DB_NAME,
+        "db_password": state.db_password(),
+        "verify_url": state.lb_url,
+    }
+    if state.base_image:
+        values["base_image"] = state.base_image
+    return {key: (value, SOURCE) for key, value in values.items()}
+
+
+def enter_sandbox(
+    config: Config,
+    ui: UI,
+    env: Mapping[str, str],
+    cwd: Path,
+    reresolve: Callable[[Mapping[str, tuple[object, str]]], Config],
+) -> SandboxMode:
+    """Start the sandbox if needed; the config with its defaults and its client factories."""
+    from ecslab.sandbox.services import all_up, up
+
+    root = sandbox_root(config, cwd)
+    state = load_state(root)
+    if state is None or not all_up(state):
+        ui.info(f"the sandbox in {root} is not running: starting it (`ecslab sandbox up`)")
+        docker_host = env.get("DOCKER_HOST") or None
+        state = up(root, ui, docker_host=docker_host, base_image=config.base_image)
+        ui.success(f"sandbox up: AWS API {state.endpoint_url}, load balancer {state.lb_url}")
+    return SandboxMode(
+        reresolve(sandbox_defaults(state)), state, sandbox_aws, _docker_factory(state)
+    )
+
+
+def sandbox_aws(config: Config) -> Aws:
+    """An Aws whose session has fake keys and the sandbox's region, whatever ~/.aws says."""
+    import boto3
+
+    from ecslab.aws.session import Aws
+
+    session = boto3.Session(
+        aws_access_key_id=FAKE_KEY,
+        aws_secret_access_key=FAKE_KEY,
+        region_name=config.region or SANDBOX_REGION,
+    )
+    return Aws(config, session)
+
+
+def _docker_factory(state: SandboxState) -> Callable[[], docker.DockerClient]:
+    def connect() -> docker.DockerClient:
+        from ecslab.sandbox.dockerd import DockerEngine
+
+        return DockerEngine.attached(state.docker_host).client()
+
+    return connect

@@ -1,0 +1,538 @@
+"""Every ecslab setting, where it may come from, and how it is validated.
+
+Precedence is written once, in `resolve`: command-line flags > `ECSLAB_*` environment
+variables > the config file (`ecslab.yaml` in the current folder, or `--config PATH`) >
+defaults. A few settings also honour the standard AWS variables (`AWS_PROFILE`,
+`AWS_REGION`, `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL`) below the `ECSLAB_*` ones.
+The result is one frozen `Config`, fully validated before any AWS call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ecslab.core.errors import ConfigError
+from ecslab.core.facts import DEFAULT_PLATFORM, PLATFORMS
+from ecslab.core.naming import Names, max_prefix_length
+
+DEFAULT_CONFIG_FILE = "ecslab.yaml"
+ENV_PREFIX = "ECSLAB_"
+
+# Fargate task sizes AWS accepts: CPU units -> allowed memory in MiB.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+_ENVIRONMENT_RE = re.compile(r"^[a-z][a-z0-9]{0,9}$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+
+
+class Secret:
+    """A value that is never printed: repr and str show a mask."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved settings of one ecslab invocation."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    project_name: str = "ecslab"
+    environment: str = "dev"
+    output: str = "text"
+    yes: bool = False
+    debug: bool = False
+    no_color: bool = False
+    container_port: int = 8080
+    fargate_cpu: int = 256
+    fargate_memory: int = 512
+    db_host: str | None = None
+    db_port: int = 5432
+    db_name: str = "microsite"
+    db_user: str = "microsite"
+    db_password: Secret | None = None
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    image_tag: str | None = None
+    platform: str = DEFAULT_PLATFORM
+    registry: str | None = None
+    # push-image: the Dockerfile's BASE_IMAGE build arg (None: the Dockerfile's default)
+    base_image: str | None = None
+    # push-image: also tag and push the image as `latest`
+    push_latest: bool = True
+    template: str | None = None
+    microsite_dir: str | None = None
+    timeout: int | None = None
+    # verify: probe this URL instead of the stack's LoadBalancerUrl (sandbox, tests)
+    verify_url: str | None = None
+    deployment_max_percent: int = 200
+    deployment_min_healthy_percent: int = 100
+    # run against the local sandbox (moto, dockerd, registry, PostgreSQL) instead of AWS
+    sandbox: bool = False
+    sandbox_dir: str = ".ecslab/sandbox"
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def names(self) -> Names:
+        return Names(self.project_name, self.environment)
+
+    def source_of(self, key: str) -> str:
+        """Where a value came from, for messages: 'flag --region', 'ECSLAB_REGION', ..."""
+        return self.sources.get(key, "default")
+
+    def public_items(self) -> list[tuple[str, object, str]]:
+        """(key, value, source) for display; secrets masked."""
+        rows: list[tuple[str, object, str]] = []
+        for f in fields(self):
+            if f.name == "sources":
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, Secret):
+                value = "********"
+            elif isinstance(value, tuple):
+                value = ",".join(value)
+            rows.append((f.name, value, self.source_of(f.name)))
+        return rows
+
+
+# --- parsing of raw values ---------------------------------------------------------
+
+
+def _parse_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if isinstance(raw, str) and raw.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_int(raw: object) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("expected a whole number")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
+        return int(raw)
+    raise ValueError("expected a whole number")
+
+
+def _parse_str(raw: object) -> str:
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return str(raw)
+    raise ValueError("expected a text value")
+
+
+def _parse_list(raw: object) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        return tuple(raw)
+    raise ValueError("expected a list of text values (or a comma-separated string)")
+
+
+def parse_duration(raw: object) -> int:
+    """Seconds from 90, "90", "90s", "10m" or "1h"."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, str) and (match := re.fullmatch(r"\s*(\d+)\s*([smh]?)\s*", raw)):
+        value = int(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+    else:
+        raise ValueError("expected a duration such as 90s, 10m or 1h")
+    if value <= 0:
+        raise ValueError("expected a duration above zero, such as 90s, 10m or 1h")
+    return value
+
+
+def _parse_secret(raw: object) -> Secret:
+    return Secret(_parse_str(raw))
+
+
+_PARSERS: dict[str, Callable[[object], Any]] = {
+    "bool": _parse_bool,
+    "int": _parse_int,
+    "str": _parse_str,
+    "list": _parse_list,
+    "secret": _parse_secret,
+    "duration": parse_duration,
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its key (file key and flag name), kind, and extra env vars honoured."""
+
+    key: str
+    kind: str
+    help: str
+    aws_env: tuple[str, ...] = ()
+    in_file: bool = True
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.key.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("profile", "str", "AWS named profile", aws_env=("AWS_PROFILE",)),
+    Setting("region", "str", "AWS region", aws_env=("AWS_REGION", "AWS_DEFAULT_REGION")),
+    Setting("endpoint_url", "str", "AWS endpoint URL", aws_env=("AWS_ENDPOINT_URL",)),
+    Setting("project_name", "str", "project name, first part of every AWS name"),
+    Setting("environment", "str", "environment name, second part of every AWS name"),
+    Setting("output", "str", "text or json"),
+    Setting("yes", "bool", "answer yes to every confirmation"),
+    Setting("debug", "bool", "show tracebacks and AWS calls"),
+    Setting("no_color", "bool", "no colours", aws_env=("NO_COLOR",)),
+    Setting("container_port", "int", "port the microsite listens on"),
+    Setting("fargate_cpu", "int", "task CPU units"),
+    Setting("fargate_memory", "int", "task memory in MiB"),
+    Setting("db_host", "str", "database host the tasks connect to"),
+    Setting("db_port", "int", "database port"),
+    Setting("db_name", "str", "database name"),
+    Setting("db_user", "str", "database user"),
+    Setting("db_password", "secret", "database password (env var or file only, never a flag)"),
+    Setting("vpc_id", "str", "VPC for the load balancer and tasks"),
+    Setting("subnet_ids", "list", "subnets (two or more, in different AZs)"),
+    Setting("image_tag", "str", "image tag to build, push and deploy"),
+    Setting("platform", "str", "image platform"),
+    Setting("registry", "str", "registry address that stands in for ECR's"),
+    Setting("base_image", "str", "BASE_IMAGE build arg of the microsite [default: Dockerfile's]"),
+    Setting("push_latest", "bool", "also tag and push the image as latest"),
+    Setting("template", "str", "path of the CloudFormation template"),
+    Setting("microsite_dir", "str", "folder of the microsite to build"),
+    Setting("timeout", "duration", "how long to wait without progress (90s, 10m, 1h)"),
+    Setting("verify_url", "str", "URL verify probes instead of the load balancer's (sandbox)"),
+    Setting("deployment_max_percent", "int", "ECS deployment maximum percent"),
+    Setting("deployment_min_healthy_percent", "int", "ECS deployment minimum healthy percent"),
+    Setting("sandbox", "bool", "run the lab in the local sandbox instead of AWS"),
+    Setting("sandbox_dir", "str", "folder of the local sandbox's state and data"),
+)
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+# --- the config file ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileValue:
+    value: object
+    line: int
+
+
+def read_config_file(path: Path) -> dict[str, FileValue]:
+    """Read `ecslab.yaml`: a flat mapping of setting keys; errors name file, line and key."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"config file {path} does not exist",
+            "create it, or leave out --config to use ./ecslab.yaml when present",
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+    if root is None:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(
+            f"{path}:{root.start_mark.line + 1}: expected a mapping of settings (key: value lines)"
+        )
+    loader = yaml.SafeLoader("")
+    values: dict[str, FileValue] = {}
+    for key_node, value_node in root.value:
+        line = key_node.start_mark.line + 1
+        key = str(key_node.value).replace("-", "_")
+        setting = SETTINGS_BY_KEY.get(key)
+        if setting is None or not setting.in_file:
+            known = ", ".join(s.key for s in SETTINGS if s.in_file)
+            raise ConfigError(
+                f"{path}:{line}: unknown key '{key_node.value}'",
+                f"known keys: {known}",
+                key=str(key_node.value),
+                source=str(path),
+            )
+        values[key] = FileValue(loader.construct_object(value_node, deep=True), line)
+    return values
+
+
+# --- resolution ---------------------------------------------------------------------
+
+
+def _pick(
+    setting: Setting,
+    flags: Mapping[str, object],
+    env: Mapping[str, str],
+    file_values: Mapping[str, FileValue],
+    file_path: Path | None,
+    flag_names: Mapping[str, str],
+    defaults: Mapping[str, tuple[object, str]],
+) -> tuple[object, str] | None:
+    """The raw value of one setting and where it came from, by precedence.
+
+    `defaults` (the sandbox's values) rank below the config file and above the standard
+    AWS_* variables, which describe the user's real AWS set-up.
+    """
+    if flags.get(setting.key) is not None:
+        return flags[setting.key], f"flag {flag_names.get(setting.key, setting.flag)}"
+    if env.get(setting.env, "") != "":
+        return env[setting.env], setting.env
+    if setting.key in file_values:
+        fv = file_values[setting.key]
+        return fv.value, f"{file_path}:{fv.line}"
+    if setting.key in defaults:
+        return defaults[setting.key]
+    for name in setting.aws_env:
+        if env.get(name, "") != "":
+            return env[name], name
+    return None
+
+
+def resolve(
+    flags: Mapping[str, object],
+    env: Mapping[str, str],
+    config_path: str | None = None,
+    cwd: Path | None = None,
+    flag_names: Mapping[str, str] | None = None,
+    defaults: Mapping[str, tuple[object, str]] | None = None,
+) -> Config:
+    """Merge flags, environment, config file and defaults into one validated Config.
+
+    `flag_names` maps a setting key to the flag the user typed (e.g. fargate_cpu -> --cpu),
+    for messages. `defaults` maps a key to (raw value, source) placed below the config
+    file (the sandbox's values).
+    """
+    file_path = _config_file_path(config_path, env, cwd or Path.cwd())
+    file_values = read_config_file(file_path) if file_path else {}
+    values: dict[str, object] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        picked = _pick(
+            setting, flags, env, file_values, file_path, flag_names or {}, defaults or {}
+        )
+        if picked is None:
+            continue
+        raw, source = picked
+        try:
+            values[setting.key] = _PARSERS[setting.kind](raw)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{setting.key} from {source}: {exc} (got {_show(raw, setting)})",
+                key=setting.key,
+                source=source,
+            ) from exc
+        sources[setting.key] = source
+    if "no_color" in values and sources["no_color"] == "NO_COLOR":
+        values["no_color"] = True  # NO_COLOR means "no colour" whatever its value
+    config = Config(**values, sources=sources)  # type: ignore[arg-type]
+    validate(config)
+    return config
+
+
+def _config_file_path(config_path: str | None, env: Mapping[str, str], cwd: Path) -> Path | None:
+    explicit = config_path or env.get(ENV_PREFIX + "CONFIG") or None
+    if explicit:
+        return Path(explicit)
+    default = cwd / DEFAULT_CONFIG_FILE
+    return default if default.is_file() else None
+
+
+def _show(raw: object, setting: Setting) -> str:
+    return "a hidden value" if setting.kind == "secret" else repr(raw)
+
+
+# --- validation ---------------------------------------------------------------------
+
+
+def _fail(config: Config, key: str, message: str, hint: str | None = None) -> ConfigError:
+    value = getattr(config, key)
+    shown = ",".join(value) if isinstance(value, tuple) else value
+    return ConfigError(
+        f"{key} '{shown}' (from {config.source_of(key)}) {message}",
+        hint,
+        key=key,
+        source=config.source_of(key),
+    )
+
+
+def validate(config: Config) -> None:
+    """Check every value; raise ConfigError naming the value and what is allowed."""
+    for check in (
+        _check_names,
+        _check_region,
+        _check_output,
+        _check_ports,
+        _check_fargate,
+        _check_deployment,
+        _check_misc,
+        _check_verify_url,
+    ):
+        check(config)
+
+
+def _check_names(config: Config) -> None:
+    if not _ENVIRONMENT_RE.fullmatch(config.environment):
+        raise _fail(
+            config,
+            "environment",
+            "is not valid: use 1 to 10 lower-case letters or digits, starting with a letter",
+            "for example: dev, test, staging, prod",
+        )
+    name = config.project_name
+    if not _PROJECT_RE.fullmatch(name) or name.endswith("-") or "--" in name:
+        raise _fail(
+            config,
+            "project_name",
+            "is not valid: use lower-case letters, digits and single hyphens, "
+            "starting with a letter and not ending with a hyphen",
+            "for example: ecslab, shop-api",
+        )
+    longest = max_prefix_length() - len(config.environment) - 1
+    if len(name) > longest:
+        raise _fail(
+            config,
+            "project_name",
+            f"is {len(name)} characters; with environment '{config.environment}' it may be "
+            f"at most {longest}, so that the load balancer name "
+            f"'{config.names.load_balancer}' stays within AWS's 32-character limit",
+        )
+
+
+def _check_region(config: Config) -> None:
+    if config.region is not None and not _REGION_RE.fullmatch(config.region):
+        raise _fail(
+            config,
+            "region",
+            "is not an AWS region code",
+            "use a code such as us-east-1, eu-west-1 or ap-southeast-2",
+        )
+
+
+def _check_output(config: Config) -> None:
+    if config.output not in ("text", "json"):
+        raise _fail(config, "output", "is not valid: use text or json")
+    if config.platform not in PLATFORMS:
+        raise _fail(config, "platform", f"is not valid: use one of {', '.join(PLATFORMS)}")
+    if config.endpoint_url is not None and not re.match(r"^https?://", config.endpoint_url):
+        raise _fail(config, "endpoint_url", "is not a URL", "for example: http://127.0.0.1:5000")
+
+
+def _check_ports(config: Config) -> None:
+    if not 1 <= config.db_port <= 65535:
+        raise _fail(config, "db_port", "is not a TCP port: use a number from 1 to 65535")
+    if not 1024 <= config.container_port <= 65535:
+        raise _fail(
+            config,
+            "container_port",
+            "is not valid: use 1024 to 65535 (the microsite runs as a non-root user, "
+            "which cannot listen below 1024)",
+        )
+
+
+def _check_fargate(config: Config) -> None:
+    cpu, memory = config.fargate_cpu, config.fargate_memory
+    if cpu not in FARGATE_SIZES:
+        allowed = ", ".join(str(c) for c in FARGATE_SIZES)
+        raise _fail(config, "fargate_cpu", f"is not a Fargate CPU size: use one of {allowed}")
+    if memory not in FARGATE_SIZES[cpu]:
+        raise _fail(
+            config,
+            "fargate_memory",
+            f"is not valid with fargate_cpu {cpu}: use {describe_memory(cpu)}",
+        )
+
+
+def describe_memory(cpu: int) -> str:
+    """The memory values Fargate allows with `cpu`, in words."""
+    allowed = FARGATE_SIZES[cpu]
+    if len(allowed) <= 3:
+        return " or ".join(str(m) for m in allowed) + " MiB"
+    step = allowed[1] - allowed[0]
+    return f"{allowed[0]} to {allowed[-1]} MiB in steps of {step}"
+
+
+def _check_deployment(config: Config) -> None:
+    if not 100 <= config.deployment_max_percent <= 200:
+        raise _fail(config, "deployment_max_percent", "is not valid: use 100 to 200")
+    if not 0 <= config.deployment_min_healthy_percent <= 100:
+        raise _fail(config, "deployment_min_healthy_percent", "is not valid: use 0 to 100")
+    if config.deployment_max_percent == 100 and config.deployment_min_healthy_percent == 100:
+        raise _fail(
+            config,
+            "deployment_min_healthy_percent",
+            "with deployment_max_percent 100 leaves ECS no room to start or stop a task",
+            "use 200/100 for a rolling update without downtime",
+        )
+
+
+def _check_misc(config: Config) -> None:
+    if config.vpc_id is not None and not re.fullmatch(r"vpc-[0-9a-f]{8,17}", config.vpc_id):
+        raise _fail(config, "vpc_id", "is not a VPC id", "for example: vpc-0a1b2c3d")
+    for subnet in config.subnet_ids:
+        if not re.fullmatch(r"subnet-[0-9a-f]{8,17}", subnet):
+            raise ConfigError(
+                f"subnet_ids (from {config.source_of('subnet_ids')}): '{subnet}' is not a "
+                "subnet id",
+                "for example: subnet-0a1b2c3d",
+                key="subnet_ids",
+            )
+    if config.subnet_ids and len(config.subnet_ids) < 2:
+        raise _fail(
+            config,
+            "subnet_ids",
+            "names one subnet; an Application Load Balancer needs two in different AZs",
+        )
+
+
+# --- verify_url (added for `ecslab verify`) ------------------------------------------
+
+
+def _check_verify_url(config: Config) -> None:
+    url = config.verify_url
+    if url is not None and not re.match(r"^https?://[^/\s]+", url):
+        raise _fail(
+            config, "verify_url", "is not an http(s) URL", "for example: http://127.0.0.1:8080/"
+        )

@@ -1,0 +1,99 @@
+"""Every AWS name ecslab uses, derived from the project name and the environment.
+
+The template builds the same names with `!Sub`; tests check the two agree. Keeping them
+here lets validation prove, before any AWS call, that every derived name is legal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# The longest suffix appended to "{project}-{env}" in a name with a 32-character limit
+# (Application Load Balancer and target group names).
+ALB_SUFFIX = "-alb"
+TARGET_GROUP_SUFFIX = "-tg"
+NAME_LIMIT_32 = 32
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names of one deployment (project + environment)."""
+
+    project: str
+    environment: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.project}-{self.environment}"
+
+    @property
+    def stack(self) -> str:
+        return self.prefix
+
+    @property
+    def repository(self) -> str:
+        return f"{self.prefix}-microservice"
+
+    @property
+    def cluster(self) -> str:
+        return f"{self.prefix}-cluster"
+
+    @property
+    def service(self) -> str:
+        return f"{self.prefix}-microservice"
+
+    @property
+    def task_family(self) -> str:
+        return f"{self.prefix}-microservice"
+
+    @property
+    def container(self) -> str:
+        return f"{self.prefix}-microservice"
+
+    @property
+    def log_group(self) -> str:
+        return f"{self.prefix}-microservice"
+
+    @property
+    def load_balancer(self) -> str:
+        return f"{self.prefix}{ALB_SUFFIX}"
+
+    @property
+    def target_group(self) -> str:
+        return f"{self.prefix}{TARGET_GROUP_SUFFIX}"
+
+
+def max_prefix_length() -> int:
+    """The longest "{project}-{env}" that keeps every 32-character name legal."""
+    return NAME_LIMIT_32 - max(len(ALB_SUFFIX), len(TARGET_GROUP_SUFFIX))
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """Where the lab's resources are: the stack's outputs where it has them, else the rule.
+
+    The one answer to "which cluster, service, repository, log group?" for every reader:
+    a deployed stack's outputs are the truth (a template may name things otherwise), and
+    before the stack exists (or in phase 1) the naming rule says what it will create.
+    """
+
+    cluster: str
+    service: str
+    repository: str
+    repository_uri: str | None
+    log_group: str
+    load_balancer_url: str | None
+
+
+def deployed(names: Names, outputs: Mapping[str, str] | None) -> Deployed:
+    """The resources' names from a stack's `outputs` (None: no stack), else `names`."""
+    found = outputs or {}
+    return Deployed(
+        cluster=found.get("ClusterName") or names.cluster,
+        service=found.get("ServiceName") or names.service,
+        repository=found.get("RepositoryName") or names.repository,
+        repository_uri=found.get("RepositoryUri") or None,
+        log_group=found.get("LogGroupName") or names.log_group,
+        load_balancer_url=found.get("LoadBalancerUrl") or None,
+    )

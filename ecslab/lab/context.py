@@ -1,0 +1,61 @@
+"""What the lab's domain code receives: one invocation's config, UI, clocks and clients.
+
+`Context` is a Protocol so that the domain (lab/, steps/, views/) never imports the
+composition root that builds it (`ecslab.compose.app.App`), and tests can pass any object
+with these members. The clients are built on first use and then shared for the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    import docker
+
+    from ecslab.aws.session import Aws
+    from ecslab.core.clock import Clock
+    from ecslab.core.config import Config
+    from ecslab.core.ui import UI
+
+T = TypeVar("T")
+
+
+class Context(Protocol):
+    """One run of ecslab, as the domain code sees it."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def ui(self) -> UI: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def cwd(self) -> Path: ...
+
+    @property
+    def aws(self) -> Aws:
+        """The AWS wrappers for this run (built once, on first use)."""
+        ...
+
+    @property
+    def docker(self) -> docker.DockerClient:
+        """The Docker engine client for this run (built once, on first use)."""
+        ...
+
+    def db_password(self) -> str:
+        """The database password: from the environment, the config file or a prompt."""
+        ...
+
+    def template_path(self) -> Path: ...
+
+    def remember(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()`'s value, computed once per run under `key` (a fact that cannot
+        change while ecslab runs: the loaded template, the derived image tag)."""
+        ...
+
+    def microsite_path(self) -> Path: ...

@@ -1,0 +1,108 @@
+"""`ecslab destroy`: delete the stack, then empty and delete the retained ECR repository.
+
+The repository has DeletionPolicy Retain (it holds the images), so deleting the stack
+leaves it; destroy removes it afterwards, tagged and untagged images first. What could not
+be removed is reported, and the command then fails (exit code 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ecslab.aws.cloudformation import CloudFormation, Stack, in_progress
+from ecslab.aws.ecr import Ecr
+from ecslab.core.errors import DeployFailed, Interrupted, NothingToDo
+from ecslab.lab.deploy import delete_blocked, wait_for_stack
+
+if TYPE_CHECKING:
+    from ecslab.lab.context import Context
+
+RESUME = "ecslab destroy"
+
+
+@dataclass
+class Leftovers:
+    deleted: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def destroy_all(app: Context) -> None:
+    """Ask, then delete stack and repository; NothingToDo when neither exists."""
+    names = app.config.names
+    cfn, ecr = app.aws.cloudformation, app.aws.ecr
+    stack = cfn.describe(names.stack)
+    repository_uri = ecr.repository_uri(names.repository)
+    if stack is None and repository_uri is None:
+        message = (
+            f"nothing to destroy: no stack {names.stack}, no ECR repository {names.repository}"
+        )
+        _stop_sandbox_tasks(app)
+        app.ui.summary("ok", message, deleted=[])
+        raise NothingToDo(message)
+    _show_targets(app, stack, repository_uri)
+    if not app.ui.confirm("Delete all of this, images included?"):
+        raise Interrupted("not destroyed: you answered no, and nothing was deleted")
+    _stop_sandbox_tasks(app)
+    result = Leftovers()
+    if stack is not None:
+        _delete_stack(app, cfn, stack, result)
+    if repository_uri is not None:
+        count = ecr.delete_all_images(names.repository)
+        if ecr.delete_repository(names.repository):
+            result.deleted.append(f"ECR repository {names.repository} ({count} image(s))")
+    _check_nothing_left(app, cfn, ecr, result)
+    app.ui.summary("ok", "destroyed: " + "; ".join(result.deleted), deleted=result.deleted)
+
+
+def _stop_sandbox_tasks(app: Context) -> None:
+    """The sandbox plays Fargate: its task containers go before the service does."""
+    if not app.config.sandbox:
+        return
+    from ecslab.sandbox.tasks import stop_sandbox_tasks
+
+    stopped = stop_sandbox_tasks(app.config, app.cwd, app.docker)
+    if stopped:
+        app.ui.info(f"stopped {stopped} sandbox task container(s)")
+
+
+def _show_targets(app: Context, stack: Stack | None, repository_uri: str | None) -> None:
+    names = app.config.names
+    rows = []
+    if stack is not None:
+        rows.append(("CloudFormation stack", stack.name, stack.status))
+    if repository_uri is not None:
+        rows.append(("ECR repository", names.repository, "with every image in it"))
+    app.ui.table("To delete", ("What", "Name", "State"), rows)
+
+
+def _delete_stack(app: Context, cfn: CloudFormation, stack: Stack, result: Leftovers) -> None:
+    if in_progress(stack.status):
+        app.ui.info(f"stack {stack.name} is {stack.status}: waiting for it to settle first")
+        marker = cfn.latest_event_id(stack.stack_id)
+        wait_for_stack(app, cfn, stack.stack_id, marker, stack.name, RESUME, expect_success=False)
+    marker = cfn.latest_event_id(stack.stack_id)
+    cfn.delete_stack(stack.stack_id)
+    final = wait_for_stack(
+        app, cfn, stack.stack_id, marker, stack.name, RESUME, expect_success=False
+    )
+    if final is None or final.status == "DELETE_COMPLETE":
+        result.deleted.append(f"stack {stack.name}")
+        return
+    problem = delete_blocked(cfn, final)
+    app.ui.warning(problem.message)
+    result.problems.append(problem.message)
+
+
+def _check_nothing_left(app: Context, cfn: CloudFormation, ecr: Ecr, result: Leftovers) -> None:
+    names = app.config.names
+    stack = cfn.describe(names.stack, fresh=True)
+    if stack is not None and not result.problems:
+        result.problems.append(f"stack {names.stack} is still there ({stack.status})")
+    if ecr.repository_uri(names.repository) is not None:
+        result.problems.append(f"ECR repository {names.repository} is still there")
+    if result.problems:
+        raise DeployFailed(
+            "destroy left something behind: " + "; ".join(result.problems),
+            f"fix what is named, then run `{RESUME}` again",
+        )

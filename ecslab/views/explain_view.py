@@ -1,0 +1,72 @@
+"""Renders `ecslab explain`: the template's resources, the autoscaling chain, the fixes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ecslab.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from ecslab.core.ui import UI
+    from ecslab.lab.context import Context
+    from ecslab.lab.explain import Explanation, ResourceNote
+
+
+def show_explanation(app: Context, resource: str | None) -> None:
+    """Explain every resource of the template, or just `resource`."""
+    from ecslab.lab.explain import explain
+    from ecslab.lab.template import load_template
+
+    path = app.template_path()
+    explanation = explain(load_template(path))
+    ui = app.ui
+    if resource is not None:
+        _show_resource(ui, _find(explanation, resource))
+        ui.summary("ok", f"explained {resource}", resource=resource)
+        return
+    ui.info(f"Template {path}: {len(explanation.resources)} resources", template=str(path))
+    for note in explanation.resources:
+        _show_resource(ui, note)
+    _show_autoscaling(ui, explanation)
+    _show_departures(ui, explanation)
+    ui.summary("ok", "see `ecslab explain RESOURCE` for one resource", template=str(path))
+
+
+def _find(explanation: Explanation, resource: str) -> ResourceNote:
+    for note in explanation.resources:
+        if note.logical_id.lower() == resource.lower():
+            return note
+    known = ", ".join(note.logical_id for note in explanation.resources)
+    raise UsageError(f"the template has no resource '{resource}'", f"resources: {known}")
+
+
+def _show_resource(ui: UI, note: ResourceNote) -> None:
+    title = f"{note.logical_id} ({note.type})"
+    if ui.mode == "json":
+        ui.event(
+            "resource",
+            title,
+            logical_id=note.logical_id,
+            type=note.type,
+            purpose=note.purpose,
+            uses=list(note.uses),
+            used_by=list(note.used_by),
+        )
+        return
+    ui.event("step", title)
+    ui.info(f"  {note.purpose}")
+    if note.uses:
+        ui.detail(f"  uses: {', '.join(note.uses)}")
+    if note.used_by:
+        ui.detail(f"  used by: {', '.join(note.used_by)}")
+
+
+def _show_autoscaling(ui: UI, explanation: Explanation) -> None:
+    rows = [(part.name, part.responsibility) for part in explanation.autoscaling]
+    ui.table("Autoscaling: what each part is responsible for", ("part", "responsibility"), rows)
+    ui.info(explanation.step_bounds, section="step-bounds")
+
+
+def _show_departures(ui: UI, explanation: Explanation) -> None:
+    rows = [(d.id, d.lab, d.ours, d.why) for d in explanation.departures]
+    ui.table("Where the template departs from the lab, and why", ("id", "lab", "ours", "why"), rows)

@@ -1,0 +1,162 @@
+"""`destroy_all`: stack, then the retained repository with every image; nothing left."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from ecslab.core.errors import DeployFailed, ExitCode, Interrupted, NothingToDo, UsageError
+from ecslab.lab.destroy import destroy_all
+from ecslab.steps import deploy_ecr, deploy_service
+from tests.helpers import make_app, output, put_fake_image, run_step
+
+REPOSITORY = "ecslab-dev-microservice"
+
+
+def _deployed(session: boto3.Session, moto_server: str) -> None:
+    run_step(deploy_ecr.build(make_app(session, moto_server)))
+    put_fake_image(session, REPOSITORY, "v1", seed="first")
+    run_step(deploy_service.build(make_app(session, moto_server)))
+    put_fake_image(session, REPOSITORY, None, seed="untagged")
+    put_fake_image(session, REPOSITORY, "latest", seed="first")
+
+
+def _repositories(session: boto3.Session) -> list[str]:
+    return [
+        r["repositoryName"] for r in session.client("ecr").describe_repositories()["repositories"]
+    ]
+
+
+def test_nothing_to_destroy(aws: boto3.Session, moto_server: str) -> None:
+    app = make_app(aws, moto_server)
+    with pytest.raises(NothingToDo):
+        destroy_all(app)
+    assert output(app)[-1]["message"].startswith("nothing to destroy")
+
+
+def test_destroy_leaves_nothing(aws: boto3.Session, moto_server: str) -> None:
+    _deployed(aws, moto_server)
+    images = aws.client("ecr").describe_images(repositoryName=REPOSITORY)["imageDetails"]
+    assert len(images) == 2 and any(not i.get("imageTags") for i in images)
+    app = make_app(aws, moto_server)
+
+    destroy_all(app)
+
+    assert app.aws.cloudformation.describe("ecslab-dev", fresh=True) is None
+    assert _repositories(aws) == []
+    # (moto's DeleteStack leaves some resources, e.g. the ECS cluster; AWS deletes them all.)
+    summary = output(app)[-1]
+    assert summary["deleted"] == ["stack ecslab-dev", f"ECR repository {REPOSITORY} (2 image(s))"]
+    with pytest.raises(NothingToDo):
+        destroy_all(make_app(aws, moto_server))
+
+
+def test_answering_no_deletes_nothing(
+    aws: boto3.Session, moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_step(deploy_ecr.build(make_app(aws, moto_server)))
+    app = make_app(aws, moto_server, yes=False, interactive=True, stdin="n\n")
+    with pytest.raises(Interrupted, match="nothing was deleted"):
+        destroy_all(app)
+    assert app.aws.cloudformation.describe("ecslab-dev", fresh=True) is not None
+    assert _repositories(aws) == [REPOSITORY]
+
+
+def test_without_a_terminal_it_needs_yes(aws: boto3.Session, moto_server: str) -> None:
+    run_step(deploy_ecr.build(make_app(aws, moto_server)))
+    app = make_app(aws, moto_server, yes=False, interactive=False)
+    with pytest.raises(UsageError) as error:
+        destroy_all(app)
+    assert "--yes" in (error.value.hint or "")
+    assert _repositories(aws) == [REPOSITORY]
+
+
+STACK_ID = (
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/ecslab-dev/"
+    "0f6a2f30-7c1e-11ef-9d2a-0affd4c1b5e3"
+)
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+def _stack(status: str) -> dict[str, object]:
+    return {
+        "Stacks": [
+            {
+                "StackId": STACK_ID,
+                "StackName": "ecslab-dev",
+                "CreationTime": T0,
+                "StackStatus": status,
+                "Parameters": [],
+                "Tags": [],
+            }
+        ]
+    }
+
+
+def _event(n: int, logical: str, status: str, reason: str = "") -> dict[str, object]:
+    raw: dict[str, object] = {
+        "StackId": STACK_ID,
+        "EventId": f"{logical}-{status}-2026-11-25T02:00:{n:02d}.000Z",
+        "StackName": "ecslab-dev",
+        "LogicalResourceId": logical,
+        "PhysicalResourceId": "sg-0a1b2c3d4e5f60718",
+        "ResourceType": "AWS::EC2::SecurityGroup",
+        "Timestamp": T0,
+        "ResourceStatus": status,
+    }
+    if reason:
+        raw["ResourceStatusReason"] = reason
+    return raw
+
+
+def test_delete_failed_names_the_blocking_resource() -> None:
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    app = make_app(session)
+    cfn = Stubber(app.aws.client("cloudformation"))
+    ecr = Stubber(app.aws.client("ecr"))
+    reason = "resource sg-0a1b2c3d4e5f60718 has a dependent object (Service: Ec2, Status Code: 400)"
+    cfn.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": "ecslab-dev"})
+    ecr.add_client_error(
+        "describe_repositories", "RepositoryNotFoundException", "The repository does not exist", 400
+    )
+    cfn.add_response("describe_stack_events", {"StackEvents": [_event(1, "X", "UPDATE_COMPLETE")]})
+    cfn.add_response("delete_stack", {}, {"StackName": STACK_ID})
+    cfn.add_response("describe_stacks", _stack("DELETE_FAILED"), {"StackName": STACK_ID})
+    cfn.add_response(
+        "describe_stack_events",
+        {"StackEvents": [_event(3, "TaskSecurityGroup", "DELETE_FAILED", reason)]},
+        {"StackName": STACK_ID},
+    )
+    cfn.add_response(
+        "list_stack_resources",
+        {
+            "StackResourceSummaries": [
+                {
+                    "LogicalResourceId": "TaskSecurityGroup",
+                    "PhysicalResourceId": "sg-0a1b2c3d4e5f60718",
+                    "ResourceType": "AWS::EC2::SecurityGroup",
+                    "LastUpdatedTimestamp": T0,
+                    "ResourceStatus": "DELETE_FAILED",
+                    "ResourceStatusReason": reason,
+                }
+            ]
+        },
+        {"StackName": STACK_ID},
+    )
+    cfn.add_response("describe_stacks", _stack("DELETE_FAILED"), {"StackName": ANY})
+    ecr.add_client_error(
+        "describe_repositories", "RepositoryNotFoundException", "The repository does not exist", 400
+    )
+    with cfn, ecr, pytest.raises(DeployFailed) as failure:
+        destroy_all(app)
+    message = failure.value.message
+    assert failure.value.exit_code == ExitCode.DEPLOY_FAILED
+    assert "destroy left something behind" in message
+    assert "TaskSecurityGroup (AWS::EC2::SecurityGroup sg-0a1b2c3d4e5f60718)" in message
+    assert "dependent object" in message
+    cfn.assert_no_pending_responses()

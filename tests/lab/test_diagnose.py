@@ -1,0 +1,135 @@
+"""Root-cause rules: which evidence wins, and what the one-line cause and fix say."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ecslab.aws.cloudformation import Stack, StackEvent
+from ecslab.aws.ecs import Container, Deployment, Service, Task
+from ecslab.aws.elbv2 import TargetHealth
+from ecslab.lab.diagnose import Evidence, root_cause, timeline
+from ecslab.lab.observe import Snapshot
+from ecslab.lab.probe import classify
+
+T = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+DB_DOWN = classify("http://lb/", 503, b'{"error":"database_unavailable","message":"x"}', 0.01)
+ALB_503 = classify("http://lb/", 503, b"<html>503</html>", 0.01)
+
+
+def _stack(status: str = "CREATE_COMPLETE", reason: str = "") -> Stack:
+    return Stack("ecslab-dev", "arn:stack", status, reason, {}, {"DbHost": "db.internal"})
+
+
+def _service(rollout: str = "COMPLETED", running: int = 2) -> Service:
+    deployment = Deployment(
+        "ecs-svc/1",
+        "PRIMARY",
+        "td:3",
+        2,
+        running,
+        0,
+        0,
+        rollout,
+        "circuit breaker" if rollout == "FAILED" else "",
+        T,
+    )
+    return Service("svc", "arn:svc", "ACTIVE", 2, running, 0, "td:3", (deployment,), (), ())
+
+
+def _task(reason: str, exit_code: int | None = None, container_reason: str = "") -> Task:
+    container = Container("web", "STOPPED", exit_code, container_reason, "img", "")
+    return Task("arn:task/abc123", "td:3", "STOPPED", reason, "", T, None, (container,))
+
+
+def _evidence(probe=ALB_503, snapshot=None, **kwargs) -> Evidence:  # type: ignore[no-untyped-def]
+    return Evidence("http://lb/", probe, snapshot, "db.internal:5432", **kwargs)
+
+
+def test_database_down_wins_over_old_stopped_tasks() -> None:
+    e = _evidence(
+        DB_DOWN,
+        Snapshot(_stack(), _service()),
+        stopped_tasks=[_task("CannotPullContainerError: not found")],
+    )
+    cause = root_cause(e)
+    assert cause.cause.startswith("database unreachable from the tasks")
+    assert "db.internal:5432" in cause.cause
+    assert cause.source == "probe"
+
+
+def test_rolled_back_stack_names_the_first_failed_resource() -> None:
+    events = [
+        StackEvent(
+            "1",
+            T,
+            "EcsService",
+            "AWS::ECS::Service",
+            "CREATE_FAILED",
+            "Resource handler returned message: Invalid request provided",
+        ),
+        StackEvent(
+            "2",
+            T,
+            "Listener",
+            "AWS::ElasticLoadBalancingV2::Listener",
+            "CREATE_FAILED",
+            "Resource creation cancelled",
+        ),
+        StackEvent("3", T, "ecslab-dev", "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", ""),
+    ]
+    e = _evidence(snapshot=Snapshot(_stack("ROLLBACK_COMPLETE"), None), stack_events=events)
+    cause = root_cause(e)
+    assert cause.cause == (
+        "stack ecslab-dev is ROLLBACK_COMPLETE: EcsService: Resource handler returned message: "
+        "Invalid request provided"
+    )
+    assert "ecslab run-all" in cause.fix
+
+
+def test_out_of_memory_exit() -> None:
+    task = _task("Essential container in task exited", 137, "OutOfMemoryError: Container killed")
+    cause = root_cause(_evidence(snapshot=Snapshot(_stack(), _service()), stopped_tasks=[task]))
+    assert "exit code 137" in cause.cause
+    assert "FargateMemory" in cause.fix
+
+
+def test_failed_health_checks() -> None:
+    target = TargetHealth(
+        "10.0.1.5",
+        8080,
+        "unhealthy",
+        "Target.FailedHealthChecks",
+        "Health checks failed with these codes: [503]",
+    )
+    cause = root_cause(_evidence(snapshot=Snapshot(_stack(), _service(), (target,))))
+    assert "Target.FailedHealthChecks" in cause.cause and "[503]" in cause.cause
+    assert "/health" in cause.fix
+
+
+def test_rollout_failed_without_other_evidence() -> None:
+    cause = root_cause(_evidence(snapshot=Snapshot(_stack(), _service("FAILED", 0))))
+    assert cause.cause == "deployment ecs-svc/1 failed: circuit breaker"
+
+
+def test_fallback_uses_the_probe() -> None:
+    cause = root_cause(_evidence(snapshot=Snapshot(_stack(), _service())))
+    assert "no healthy target" in cause.cause and cause.source == "probe"
+
+
+def test_timeline_is_ordered_and_ends_with_the_current_state() -> None:
+    later = T.replace(minute=5)
+    e = _evidence(
+        snapshot=Snapshot(
+            _stack(), _service(), (TargetHealth("10.0.1.5", 8080, "draining", "", ""),)
+        ),
+        stopped_tasks=[_task("Essential container in task exited", 1)],
+        stack_events=[
+            StackEvent(
+                "1", later, "ecslab-dev", "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", ""
+            )
+        ],
+    )
+    entries = timeline(e)
+    assert [x.source for x in entries] == ["task", "stack", "target", "probe"]
+    assert entries[0].when() == "02:00:00" and entries[-1].when() == "now"
+    assert entries[0].text == "task abc123 stopped: Essential container in task exited; web exit 1"
