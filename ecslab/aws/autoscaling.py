@@ -122,26 +122,27 @@ class Autoscaling:
     def scalable_target(self, rid: str) -> ScalableTarget | None:
         client = self._aws.client("application-autoscaling")
         with aws_errors("read the scalable target"):
-            response = client.describe_scalable_targets(
+            pages = client.get_paginator("describe_scalable_targets").paginate(
                 ServiceNamespace="ecs", ResourceIds=[rid], ScalableDimension=DIMENSION
             )
-        for raw in response.get("ScalableTargets", []):
-            return ScalableTarget(rid, int(raw["MinCapacity"]), int(raw["MaxCapacity"]))
+            for page in pages:
+                for raw in page.get("ScalableTargets", []):
+                    return ScalableTarget(rid, int(raw["MinCapacity"]), int(raw["MaxCapacity"]))
         return None
 
     def policies(self, rid: str) -> list[ScalingPolicy]:
         client = self._aws.client("application-autoscaling")
         with aws_errors("read the scaling policies"):
-            response = client.describe_scaling_policies(
+            pages = client.get_paginator("describe_scaling_policies").paginate(
                 ServiceNamespace="ecs", ResourceId=rid, ScalableDimension=DIMENSION
             )
-        return [_policy(raw) for raw in response.get("ScalingPolicies", [])]
+            return [_policy(raw) for page in pages for raw in page.get("ScalingPolicies", [])]
 
     def alarms(self, names: list[str]) -> list[Alarm]:
         client = self._aws.client("cloudwatch")
         with aws_errors("read the CloudWatch alarms"):
-            response = client.describe_alarms(AlarmNames=names)
-        return [_alarm(raw) for raw in response.get("MetricAlarms", [])]
+            pages = client.get_paginator("describe_alarms").paginate(AlarmNames=names)
+            return [_alarm(raw) for page in pages for raw in page.get("MetricAlarms", [])]
 
 
 def _policy(raw: dict[str, Any]) -> ScalingPolicy:

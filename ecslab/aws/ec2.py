@@ -16,6 +16,7 @@ class Subnet:
     subnet_id: str
     vpc_id: str
     availability_zone: str
+    availability_zone_id: str  # the same physical zone in every account (use1-az3), unlike the name
     default_for_az: bool
     public_ip_on_launch: bool
 
@@ -32,9 +33,11 @@ class Ec2:
 
     def default_vpc_id(self) -> str | None:
         with aws_errors("look for the default VPC"):
-            vpcs = self._client.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])[
-                "Vpcs"
-            ]
+            pages = self._client.get_paginator("describe_vpcs").paginate(
+                Filters=[{"Name": "isDefault", "Values": ["true"]}]
+            )
+            # A filtered page may come back empty with a NextToken: read on.
+            vpcs = [vpc for page in pages for vpc in page.get("Vpcs", [])]
         return str(vpcs[0]["VpcId"]) if vpcs else None
 
     def subnets_of_vpc(self, vpc_id: str) -> list[Subnet]:
@@ -52,6 +55,7 @@ class Ec2:
                         subnet_id=raw["SubnetId"],
                         vpc_id=raw["VpcId"],
                         availability_zone=raw["AvailabilityZone"],
+                        availability_zone_id=str(raw.get("AvailabilityZoneId", "")),
                         default_for_az=bool(raw.get("DefaultForAz")),
                         public_ip_on_launch=bool(raw.get("MapPublicIpOnLaunch")),
                     )

@@ -107,15 +107,23 @@ class Ecs:
         return None
 
     def tasks(self, cluster: str, service: str, desired_status: str = "RUNNING") -> list[Task]:
-        """The service's tasks with this desired status (STOPPED: the ones ECS still lists)."""
+        """The service's tasks with this desired status (STOPPED: the ones ECS still lists).
+
+        ListTasks answers in pages of up to 100 ARNs and DescribeTasks takes 100 at a time,
+        so a service with many tasks (or a busy hour of stopped ones) is read in full.
+        """
+        found: list[Task] = []
         with aws_errors(f"list the tasks of ECS service {service}"):
-            arns = self._client.list_tasks(
+            pages = self._client.get_paginator("list_tasks").paginate(
                 cluster=cluster, serviceName=service, desiredStatus=desired_status
-            ).get("taskArns", [])
-            if not arns:
-                return []
-            response = self._client.describe_tasks(cluster=cluster, tasks=arns[:_DESCRIBE_LIMIT])
-        return [_task(raw) for raw in response.get("tasks", [])]
+            )
+            arns = [arn for page in pages for arn in page.get("taskArns", [])]
+            for start in range(0, len(arns), _DESCRIBE_LIMIT):
+                response = self._client.describe_tasks(
+                    cluster=cluster, tasks=arns[start : start + _DESCRIBE_LIMIT]
+                )
+                found.extend(_task(raw) for raw in response.get("tasks", []))
+        return found
 
     def container_image(self, task_definition: str, container: str) -> str | None:
         """The image reference a task definition gives `container`."""

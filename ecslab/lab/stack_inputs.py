@@ -45,6 +45,13 @@ def template_parameters(template: Mapping[str, Any], values: Mapping[str, str]) 
 
 # --- network ------------------------------------------------------------------------------
 
+# Availability Zones where Fargate runs no Linux tasks, by zone ID: a zone's name
+# (us-east-1e) maps to a different physical zone in each account, its ID (use1-az3) does
+# not. From the ECS Developer Guide's "Supported Regions for Amazon ECS on AWS Fargate"
+# (us-west-1 and ap-northeast-1 list the zones they support; us-east-1's use1-az3 has no
+# Fargate capacity). Update it from that page when AWS adds a zone.
+FARGATE_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "apne1-az3"})
+
 
 @dataclass(frozen=True)
 class Network:
@@ -67,7 +74,9 @@ def resolve_network(app: Context, deployed: Stack | None = None) -> Network:
     ec2 = app.aws.ec2
     if config.subnet_ids:
         subnets = ec2.subnets(config.subnet_ids)
-        _check_subnets(subnets, config.vpc_id, "subnet_ids from " + config.source_of("subnet_ids"))
+        source = "subnet_ids from " + config.source_of("subnet_ids")
+        _check_subnets(subnets, config.vpc_id, source)
+        _warn_no_fargate(app, subnets, source)
         return Network(subnets[0].vpc_id, config.subnet_ids, "config")
     vpc_id = config.vpc_id or ec2.default_vpc_id()
     if vpc_id is None:
@@ -77,11 +86,14 @@ def resolve_network(app: Context, deployed: Stack | None = None) -> Network:
             "or with --vpc-id / --subnet-ids, or create a default VPC: "
             "`aws ec2 create-default-vpc`",
         )
-    chosen = pick_subnets(ec2.subnets_of_vpc(vpc_id))
+    candidates = ec2.subnets_of_vpc(vpc_id)
+    chosen = pick_subnets(candidates)
     if len(chosen) < 2:
+        skipped = sorted({s.availability_zone_id for s in candidates if not fargate_zone(s)})
+        why = f" (skipped zone(s) without Fargate: {', '.join(skipped)})" if skipped else ""
         raise UsageError(
-            f"VPC {vpc_id} has no two subnets in different Availability Zones; an "
-            "Application Load Balancer needs them",
+            f"VPC {vpc_id} has no two subnets in different Availability Zones that offer "
+            f"Fargate{why}; an Application Load Balancer needs two zones",
             "create them, or set subnet_ids (--subnet-ids A,B) to two that are",
         )
     source = "config" if config.vpc_id else "default VPC"
@@ -100,10 +112,15 @@ def _deployed_network(stack: Stack | None) -> Network | None:
     return Network(vpc_id, subnets, "the deployed stack")
 
 
+def fargate_zone(subnet: Subnet) -> bool:
+    """Whether Fargate runs tasks in the subnet's zone (judged by zone ID, see above)."""
+    return subnet.availability_zone_id not in FARGATE_UNSUPPORTED_ZONE_IDS
+
+
 def pick_subnets(subnets: list[Subnet]) -> list[Subnet]:
-    """Two subnets in different AZs, public ones (default-for-AZ) first, stable order."""
+    """Two subnets in different AZs that offer Fargate, public (default-for-AZ) first."""
     ranked = sorted(
-        subnets,
+        (s for s in subnets if fargate_zone(s)),
         key=lambda s: (
             not s.default_for_az,
             not s.public_ip_on_launch,
@@ -118,6 +135,16 @@ def pick_subnets(subnets: list[Subnet]) -> list[Subnet]:
         if len(chosen) == 2:
             break
     return sorted(chosen, key=lambda s: s.availability_zone)
+
+
+def _warn_no_fargate(app: Context, subnets: list[Subnet], source: str) -> None:
+    for subnet in subnets:
+        if not fargate_zone(subnet):
+            app.ui.warning(
+                f"{source}: subnet {subnet.subnet_id} is in {subnet.availability_zone} "
+                f"({subnet.availability_zone_id}), where Fargate runs no tasks: tasks "
+                "placed there fail to start; pick subnets in other zones"
+            )
 
 
 def _check_subnets(subnets: list[Subnet], vpc_id: str | None, source: str) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import boto3
 
-from ecslab.aws.autoscaling import Autoscaling
+from ecslab.aws.autoscaling import DIMENSION, Autoscaling
 from ecslab.aws.session import Aws
 from ecslab.core.config import Config
 from tests.verify_support import (
     CLUSTER,
     SERVICE,
+    StubbedAws,
     seed_load_balancer,
     seed_scaling,
     seed_service,
@@ -65,3 +68,61 @@ def test_nothing_deployed(aws: boto3.Session, moto_server: str) -> None:
         "step scaling policy ecslab-dev-scale-down is missing",
         "alarm ecslab-dev-low-memory is missing",
     ]
+
+
+RID = f"service/{CLUSTER}/{SERVICE}"
+POLICY_ARN = (
+    "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:"
+    f"6d8a5f2e-0b1c-4d7e-9a3f-2c4b6e8d0f1a:resource/ecs/{RID}:policyName/"
+)
+
+
+def _policy(name: str) -> dict[str, object]:
+    return {
+        "PolicyARN": POLICY_ARN + name,
+        "PolicyName": name,
+        "ServiceNamespace": "ecs",
+        "ResourceId": RID,
+        "ScalableDimension": "ecs:service:DesiredCount",
+        "PolicyType": "StepScaling",
+        "StepScalingPolicyConfiguration": {
+            "AdjustmentType": "ChangeInCapacity",
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}],
+        },
+        "CreationTime": datetime(2026, 11, 25, 2, 0, tzinfo=UTC),
+    }
+
+
+def test_policies_and_alarms_are_read_across_pages(aws: boto3.Session, moto_server: str) -> None:
+    """Both APIs page with NextToken; a policy or alarm on a later page still counts."""
+    config = Config(region="us-east-1", endpoint_url=moto_server)
+    stubbed = StubbedAws(config, aws, ("application-autoscaling", "cloudwatch"))
+    scaling = stubbed.stubbers["application-autoscaling"]
+    query = {"ServiceNamespace": "ecs", "ResourceId": RID, "ScalableDimension": DIMENSION}
+    scaling.add_response(
+        "describe_scaling_policies",
+        {"ScalingPolicies": [_policy("ecslab-dev-scale-down")], "NextToken": "n1"},
+        query,
+    )
+    scaling.add_response(
+        "describe_scaling_policies",
+        {"ScalingPolicies": [_policy("ecslab-dev-scale-up")]},
+        {**query, "NextToken": "n1"},
+    )
+    names = ["ecslab-dev-high-memory", "ecslab-dev-low-memory"]
+    watch = stubbed.stubbers["cloudwatch"]
+    watch.add_response(
+        "describe_alarms", {"MetricAlarms": [], "NextToken": "a1"}, {"AlarmNames": names}
+    )
+    alarm = {"AlarmName": names[1], "StateValue": "OK", "AlarmActions": []}
+    watch.add_response(
+        "describe_alarms", {"MetricAlarms": [alarm]}, {"AlarmNames": names, "NextToken": "a1"}
+    )
+
+    policies = Autoscaling(stubbed).policies(RID)
+    alarms = Autoscaling(stubbed).alarms(names)
+
+    scaling.assert_no_pending_responses()
+    watch.assert_no_pending_responses()
+    assert [p.name for p in policies] == ["ecslab-dev-scale-down", "ecslab-dev-scale-up"]
+    assert [a.name for a in alarms] == ["ecslab-dev-low-memory"]

@@ -105,3 +105,29 @@ def test_stopped_tasks_carry_reason_and_exit_code(aws: boto3.Session, moto_serve
     assert task.stop_code == "EssentialContainerExited"
     assert task.containers[0].exit_code == 1
     assert task.short_id == "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+def _task_arn(number: int) -> str:
+    return f"arn:aws:ecs:us-east-1:123456789012:task/ecslab-dev-cluster/{number:032x}"
+
+
+def test_tasks_are_read_across_pages_and_described_in_hundreds(
+    aws: boto3.Session, moto_server: str
+) -> None:
+    """ListTasks pages at 100 ARNs; DescribeTasks takes at most 100: 150 tasks need both."""
+    stubbed = StubbedAws(Config(region="us-east-1", endpoint_url=moto_server), aws, ("ecs",))
+    stub = stubbed.stubbers["ecs"]
+    arns = [_task_arn(n) for n in range(150)]
+    query = {"cluster": CLUSTER, "serviceName": SERVICE, "desiredStatus": "STOPPED"}
+    stub.add_response("list_tasks", {"taskArns": arns[:100], "nextToken": "page-2"}, query)
+    stub.add_response("list_tasks", {"taskArns": arns[100:]}, {**query, "nextToken": "page-2"})
+    for chunk in (arns[:100], arns[100:]):
+        tasks = [{**stopped_task("Task stopped by user", 0), "taskArn": arn} for arn in chunk]
+        stub.add_response(
+            "describe_tasks", {"tasks": tasks, "failures": []}, {"cluster": CLUSTER, "tasks": chunk}
+        )
+
+    tasks = Ecs(stubbed).tasks(CLUSTER, SERVICE, "STOPPED")
+
+    stub.assert_no_pending_responses()
+    assert [t.arn for t in tasks] == arns
