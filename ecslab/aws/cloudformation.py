@@ -233,6 +233,28 @@ class CloudFormation:
         self._stacks.clear()
         self._templates.clear()
 
+    def resource_id(self, stack: str, logical_id: str) -> str | None:
+        """The physical id of the stack's resource `logical_id` (for a target group, its ARN).
+
+        How ecslab finds what CloudFormation names itself; None when the stack or the
+        resource does not exist (yet). ListStackResources rather than DescribeStackResource,
+        which moto answers with HTTP 500 for a stack holding a resource type it skips.
+        """
+        from botocore.exceptions import ClientError
+
+        pages = self._client.get_paginator("list_stack_resources").paginate(StackName=stack)
+        with aws_errors(f"read resource {logical_id} of stack {stack}"), _throttling():
+            try:
+                for page in pages:
+                    for raw in page.get("StackResourceSummaries", []):
+                        if raw.get("LogicalResourceId") == logical_id:
+                            return str(raw.get("PhysicalResourceId") or "") or None
+            except ClientError as exc:
+                if error_code(exc) == "ValidationError" and "does not exist" in error_message(exc):
+                    return None
+                raise
+        return None
+
     def _read_template(self, name_or_id: str) -> dict[str, Any] | None:
         with aws_errors(f"read the template of stack {name_or_id}"):
             body = self._client.get_template(StackName=name_or_id)["TemplateBody"]

@@ -40,16 +40,6 @@ class Elbv2:
     def _client(self) -> Any:
         return self._aws.client("elbv2")
 
-    def target_group_arn(self, name: str) -> str | None:
-        """The ARN of the target group called `name`, or None."""
-        with aws_errors(f"find target group {name}"):
-            try:
-                response = self._client.describe_target_groups(Names=[name])
-            except self._client.exceptions.TargetGroupNotFoundException:
-                return None
-        groups = response.get("TargetGroups", [])
-        return str(groups[0]["TargetGroupArn"]) if groups else None
-
     def target_health(self, target_group_arn: str) -> list[TargetHealth]:
         """Every target registered in the group, with its health state and reason."""
         with aws_errors("read target health"):

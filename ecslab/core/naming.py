@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# The longest suffix appended to "{project}-{env}" in a name with a 32-character limit
-# (Application Load Balancer and target group names).
+# The suffix appended to "{project}-{env}" in the one name with a 32-character limit, the
+# Application Load Balancer's. The target group has no name of ecslab's: CloudFormation
+# names it, so that a new container port can replace it (a custom-named resource cannot
+# be replaced); ecslab finds it as the stack's TargetGroup resource (TARGET_GROUP_ID).
 ALB_SUFFIX = "-alb"
-TARGET_GROUP_SUFFIX = "-tg"
 NAME_LIMIT_32 = 32
+TARGET_GROUP_ID = "TargetGroup"
+TASK_SECURITY_GROUP_ID = "TaskSecurityGroup"
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,10 @@ class Names:
     def load_balancer(self) -> str:
         return f"{self.prefix}{ALB_SUFFIX}"
 
-    @property
-    def target_group(self) -> str:
-        return f"{self.prefix}{TARGET_GROUP_SUFFIX}"
-
 
 def max_prefix_length() -> int:
     """The longest "{project}-{env}" that keeps every 32-character name legal."""
-    return NAME_LIMIT_32 - max(len(ALB_SUFFIX), len(TARGET_GROUP_SUFFIX))
+    return NAME_LIMIT_32 - len(ALB_SUFFIX)
 
 
 @dataclass(frozen=True)

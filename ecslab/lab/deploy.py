@@ -14,6 +14,9 @@ top-level `Metadata.ecslab.NoEchoDigest`: it is part of the template, so it roll
 with the template when an update fails (a stack tag would not be updated by moto's change
 sets), and a salted slow hash does not give the password away to whoever can read the
 template. Whether the password changed is decided by checking the new one against it.
+A template that declares `VERSION_PARAMETER` gets a short hash of that digest as its
+value: it changes exactly when the password does, so the template can make a password
+change replace what must pick it up (the task definition), without revealing it.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ POLL_MIN, POLL_MAX = 2.0, 5.0
 METADATA_KEY = "ecslab"
 DIGEST_KEY = "NoEchoDigest"
 DIGEST_ITERATIONS = 600_000
+VERSION_PARAMETER = "DbPasswordVersion"
+VERSION_LENGTH = 16
 CHANGE_COLUMNS = ("Action", "Logical id", "Type", "Replacement")
 
 # --- what is wanted ----------------------------------------------------------------------
@@ -128,16 +133,33 @@ def without_ecslab_metadata(template: Mapping[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def template_to_deploy(desired: DesiredStack, deployed: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The desired template plus the NoEcho digest (the deployed one, if still valid)."""
-    if not desired.secret_keys:
-        return copy.deepcopy(desired.template)
+def digest_to_deploy(desired: DesiredStack, deployed: Mapping[str, Any] | None) -> str:
+    """The NoEcho digest: the deployed one while it still matches, else a new one."""
     digest = stored_digest(deployed)
     if not digest or not digest_matches(digest, desired.secret_values):
         digest = secret_digest(desired.secret_values)
+    return digest
+
+
+def template_to_deploy(desired: DesiredStack, digest: str) -> dict[str, Any]:
+    """The desired template plus the NoEcho digest (none when it has no NoEcho parameter)."""
     doc = copy.deepcopy(desired.template)
-    doc.setdefault("Metadata", {})[METADATA_KEY] = {DIGEST_KEY: digest}
+    if desired.secret_keys:
+        doc.setdefault("Metadata", {})[METADATA_KEY] = {DIGEST_KEY: digest}
     return doc
+
+
+def parameters_to_deploy(desired: DesiredStack, digest: str) -> dict[str, str]:
+    """The desired parameters plus VERSION_PARAMETER, when the template declares it."""
+    values = dict(desired.parameters)
+    if VERSION_PARAMETER in desired.template.get("Parameters", {}) and desired.secret_keys:
+        values[VERSION_PARAMETER] = secret_version(digest)
+    return values
+
+
+def secret_version(digest: str) -> str:
+    """A short hash of the salted digest: equal for an unchanged password, else new."""
+    return hashlib.sha256(digest.encode()).hexdigest()[:VERSION_LENGTH]
 
 
 # --- comparing ----------------------------------------------------------------------------
@@ -428,7 +450,8 @@ def _make_change_set(
     """Create the change set and wait for it; None when it would change nothing."""
     from ecslab.lab.template import template_body
 
-    body = template_body(template_to_deploy(desired, deployed))
+    digest = digest_to_deploy(desired, deployed)
+    body = template_body(template_to_deploy(desired, digest))
     name = f"ecslab-{uuid.uuid4().hex[:16]}"
     try:
         created = cfn.create_change_set(
@@ -436,7 +459,7 @@ def _make_change_set(
             name,
             change_set_type=change_type,
             body=body,
-            parameters=desired.parameters,
+            parameters=parameters_to_deploy(desired, digest),
             tags=desired.tags,
         )
     except NoChanges:

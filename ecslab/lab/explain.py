@@ -103,7 +103,8 @@ PURPOSES: Mapping[str, str] = {
     ),
     "TargetGroup": (
         "The set of task IP addresses the load balancer sends requests to, with the health "
-        "check on /health that decides which tasks get traffic."
+        "check on /health that decides which tasks get traffic. CloudFormation names it, so "
+        "a new ContainerPort can replace it."
     ),
     "Listener": "Accepts HTTP on port 80 at the load balancer and forwards to the target group.",
     "EcsService": (
@@ -185,6 +186,15 @@ DEPARTURES: tuple[Departure, ...] = (
         "and show in the console.",
     ),
     Departure(
+        "password-rollout",
+        "A new DbPassword reaches the tasks only when they are next replaced.",
+        "A DbPasswordVersion parameter, which ecslab derives from the password's salted "
+        "hash, is a Docker label of the container: a new password gives the task definition "
+        "a new revision, and the service rolls its tasks onto it.",
+        "Tasks read their secrets once, at start; a new secret value alone changes no "
+        "resource the service watches, so old tasks would keep the old password.",
+    ),
+    Departure(
         "task-role-least-privilege",
         "TaskRole allows s3:* on every resource.",
         "TaskRole has no permissions, and its trust policy accepts only ECS tasks of this "
@@ -234,6 +244,17 @@ DEPARTURES: tuple[Departure, ...] = (
         "balancer on 80, load balancer to the tasks on the container port only.",
         "The lab's template cannot deploy without them, and the lab's last step needs the "
         "load balancer's URL.",
+    ),
+    Departure(
+        "database-access",
+        "The database is outside the template, and nothing lets the tasks reach it.",
+        "The TaskSecurityGroupId output; after deploy-service, and in verify's diagnosis, "
+        "ecslab prints the exact `aws ec2 authorize-security-group-ingress` that opens the "
+        "database's security group to the tasks on the database port. The template does not "
+        "change the database's group.",
+        "That group belongs to the database (often shared, or another stack's): a rule "
+        "owned by this stack would vanish with it and cannot be reviewed where the database "
+        "is managed. Without the rule the first deploy's tasks cannot connect.",
     ),
     Departure(
         "string-environment",

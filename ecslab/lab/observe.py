@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ecslab.aws.cloudformation import BROKEN_STATES, Stack
 from ecslab.aws.ecs import Service, ServiceEvent
 from ecslab.aws.elbv2 import TargetHealth
-from ecslab.core.naming import deployed
+from ecslab.core.naming import TARGET_GROUP_ID, deployed
 
 if TYPE_CHECKING:
     from ecslab.aws.autoscaling import ScalingSetup
@@ -138,9 +138,12 @@ class Observer:
 
     def _targets(self, service: Service | None) -> list[TargetHealth]:
         if self._target_group is None:
+            # The service names its target group; moto's service forgets it: ask the stack.
             arns = service.target_group_arns if service else ()
             self._target_group = (
-                arns[0] if arns else self._elb.target_group_arn(self._names.target_group)
+                arns[0]
+                if arns
+                else self._app.aws.cloudformation.resource_id(self._names.stack, TARGET_GROUP_ID)
             )
         if self._target_group is None:
             return []

@@ -7,6 +7,9 @@
   new revision) but leaves the resources that refer to it alone, so the ECS service kept
   running the old revision. AWS updates those dependents; `resource_map_update_with_
   dependents` does too, until nothing more changes.
+- moto cannot update a target group at all: an update drops it from the stack. AWS
+  replaces it when its port, protocol, VPC or target type change (a new container port),
+  which `target_group_update_by_replacement` does.
 - A target group keys its targets by Id alone; AWS by Id and port. The sandbox's tasks
   share 127.0.0.1 on different ports, so only the sandbox's moto server applies
   `target_group_methods_by_id_and_port` (its moto has no EC2 instances as targets).
@@ -180,6 +183,48 @@ def task_definition_update_like_create() -> Any:
     return classmethod(update)
 
 
+# Properties whose change makes CloudFormation replace a target group (the rest are
+# health-check settings, updated in place; the sandbox's balancer does not read them).
+TARGET_GROUP_REPLACING = ("Name", "Port", "Protocol", "ProtocolVersion", "TargetType", "VpcId")
+
+
+def target_group_update_by_replacement() -> Any:
+    """FakeTargetGroup.update_from_cloudformation_json: a new group when a replacing
+    property changed (the old one is deleted, as CloudFormation's cleanup does once the
+    listener and service have moved), else the group as it is."""
+    from moto.elbv2.models import FakeTargetGroup, elbv2_backends
+
+    def update(
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        current = {
+            "Name": original_resource.name,
+            "Port": original_resource.port,
+            "Protocol": original_resource.protocol,
+            "ProtocolVersion": original_resource.protocol_version,
+            "TargetType": getattr(original_resource, "target_type", None),
+            "VpcId": original_resource.vpc_id,
+        }
+        if all(
+            key not in properties or str(properties[key]) == str(current[key])
+            for key in TARGET_GROUP_REPLACING
+        ):
+            return original_resource
+        replacement = FakeTargetGroup.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+        elbv2_backends[account_id][region_name].target_groups.pop(original_resource.arn, None)
+        return replacement
+
+    return classmethod(update)
+
+
 def apply_sandbox_patches() -> None:
     """Every patch, for the rest of this process (the sandbox's moto server)."""
     from moto.cloudformation.parsing import ResourceMap
@@ -189,6 +234,7 @@ def apply_sandbox_patches() -> None:
     apply_change_set_outputs_patch()
     ResourceMap.update = resource_map_update_with_dependents()  # type: ignore[method-assign]
     TaskDefinition.update_from_cloudformation_json = task_definition_update_like_create()  # type: ignore[method-assign]
+    FakeTargetGroup.update_from_cloudformation_json = target_group_update_by_replacement()  # type: ignore[method-assign]
     for name, method in target_group_methods_by_id_and_port().items():
         setattr(FakeTargetGroup, name, method)
 

@@ -212,9 +212,10 @@ def point_load_balancer(app: App, state: SandboxState, tasks: list[LocalTask]) -
 
 def _register_targets(app: App, ports: list[int]) -> None:
     from ecslab.aws.session import aws_errors
+    from ecslab.core.naming import TARGET_GROUP_ID
 
     elbv2 = app.aws.elbv2
-    arn = elbv2.target_group_arn(app.config.names.target_group)
+    arn = app.aws.cloudformation.resource_id(app.config.names.stack, TARGET_GROUP_ID)
     if arn is None:
         return
     old = [{"Id": t.target_id, "Port": t.port} for t in elbv2.target_health(arn) if t.port]

@@ -184,7 +184,8 @@ def test_load_balancer_listener_and_target_group(deployed: boto3.Session) -> Non
     elbv2 = deployed.client("elbv2")
 
     (balancer,) = elbv2.describe_load_balancers(Names=[NAMES.load_balancer])["LoadBalancers"]
-    (group,) = elbv2.describe_target_groups(Names=[NAMES.target_group])["TargetGroups"]
+    arn = _physical_ids(deployed)["TargetGroup"]
+    (group,) = elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]
     (listener,) = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
 
     assert (balancer["Scheme"], balancer["Type"]) == ("internet-facing", "application")

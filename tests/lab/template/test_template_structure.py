@@ -19,10 +19,11 @@ CONTRACT_PARAMETERS = {
     "FargateMemory",
     "ContainerPort", "DbHost", "DbPort", "DbName", "DbUser", "DbPassword", "VpcId",
     "SubnetIds", "DeploymentMaximumPercent", "DeploymentMinimumHealthyPercent",
+    "DbPasswordVersion",
 }  # fmt: skip
 CONTRACT_OUTPUTS = [
     "RepositoryUri", "RepositoryName", "ClusterName", "ServiceName", "LoadBalancerUrl",
-    "LogGroupName", "TaskDefinitionArn",
+    "LogGroupName", "TaskDefinitionArn", "TaskSecurityGroupId",
 ]  # fmt: skip
 EXPECTED_TYPES = {
     "EcrRepository": "AWS::ECR::Repository",
@@ -105,6 +106,9 @@ def test_outputs_are_the_contract() -> None:
     assert outputs["LoadBalancerUrl"]["Value"] == {"Fn::Sub": "http://${LoadBalancer.DNSName}"}
     assert outputs["LogGroupName"]["Value"] == ref("CloudWatchLogsGroup")
     assert outputs["TaskDefinitionArn"]["Value"] == ref("TaskDefinition")
+    assert outputs["TaskSecurityGroupId"]["Value"] == {
+        "Fn::GetAtt": ["TaskSecurityGroup", "GroupId"]
+    }
 
 
 def test_names_agree_with_ecslab_naming() -> None:
@@ -117,7 +121,8 @@ def test_names_agree_with_ecslab_naming() -> None:
     assert resolve_name(container()["Name"]) == names.container
     assert resolve_name(props("CloudWatchLogsGroup")["LogGroupName"]) == names.log_group
     assert resolve_name(props("LoadBalancer")["Name"]) == names.load_balancer
-    assert resolve_name(props("TargetGroup")["Name"]) == names.target_group
+    # CloudFormation names the target group, so a port change can replace it.
+    assert "Name" not in props("TargetGroup")
 
 
 def test_name_parameters_accept_what_ecslab_config_accepts() -> None:
@@ -208,6 +213,12 @@ def test_password_comes_from_secrets_manager() -> None:
     assert container()["Secrets"] == [{"Name": "PASSWORD", "ValueFrom": ref("DbPasswordSecret")}]
     assert props("DbPasswordSecret")["SecretString"] == ref("DbPassword")
     assert "Name" not in props("DbPasswordSecret")
+
+
+def test_a_new_password_gives_a_new_task_definition_revision() -> None:
+    """The secret's new value alone would leave the task definition, and the tasks, as they are."""
+    assert container()["DockerLabels"] == {"ecslab.db-password-version": ref("DbPasswordVersion")}
+    assert "NoEcho" not in T["Parameters"]["DbPasswordVersion"]
 
 
 def test_logs_go_to_the_log_group() -> None:
