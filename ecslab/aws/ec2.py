@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecslab.aws.session import aws_errors
+from ecslab.core.errors import AwsError
 
 if TYPE_CHECKING:
     from ecslab.aws.session import Aws
@@ -62,3 +63,27 @@ class Ec2:
                     for raw in page["Subnets"]
                 )
         return found
+
+    def admits(self, group_id: str, source_group: str, port: int) -> bool | None:
+        """Whether `group_id` lets `source_group` in on TCP `port`; None if unreadable."""
+        try:
+            with aws_errors(f"read security group {group_id}"):
+                answer = self._client.describe_security_groups(GroupIds=[group_id])
+        except AwsError:
+            return None
+        for group in answer.get("SecurityGroups", []):
+            for rule in group.get("IpPermissions", []):
+                sources = {pair.get("GroupId") for pair in rule.get("UserIdGroupPairs", [])}
+                if source_group in sources and _covers(rule, port):
+                    return True
+        return False
+
+
+def _covers(rule: dict[str, Any], port: int) -> bool:
+    """A rule for all traffic, or for TCP with `port` in its range."""
+    if str(rule.get("IpProtocol")) == "-1":
+        return True
+    low, high = rule.get("FromPort"), rule.get("ToPort")
+    if low is None or high is None:
+        return False
+    return str(rule.get("IpProtocol")) in ("tcp", "6") and int(low) <= port <= int(high)

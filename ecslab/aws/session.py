@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ecslab.aws.elbv2 import Elbv2
     from ecslab.aws.iam import Iam
     from ecslab.aws.logs import Logs
+    from ecslab.aws.rds import Rds
     from ecslab.core.config import Config
 
 USER_AGENT = "ecslab"
@@ -117,6 +118,12 @@ class Aws:
         from ecslab.aws.autoscaling import Autoscaling
 
         return Autoscaling(self)
+
+    @cached_property
+    def rds(self) -> Rds:
+        from ecslab.aws.rds import Rds
+
+        return Rds(self)
 
     def client(self, service: str) -> Any:
         """A cached boto3 client for `service`, with adaptive retries."""

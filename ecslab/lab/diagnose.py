@@ -19,6 +19,7 @@ from ecslab.aws.ecs import Task
 from ecslab.aws.logs import LogEvent
 from ecslab.core.errors import AwsError
 from ecslab.core.naming import deployed
+from ecslab.lab.db_access import DbAccess, db_access
 from ecslab.lab.probe import ProbeResult, Verdict
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class Evidence:
     stopped_tasks: list[Task] = field(default_factory=list)
     log_lines: list[LogEvent] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)  # sources that could not be read
+    db_access: DbAccess | None = None  # what the database's security group allows
 
 
 def gather(
@@ -84,6 +86,11 @@ def gather(
             into.extend(read())
         except AwsError as exc:
             evidence.unread.append(f"{what}: {exc.message}")
+    if probe is not None and probe.verdict == Verdict.DATABASE_DOWN:
+        try:
+            evidence.db_access = db_access(app, stack)
+        except AwsError as exc:
+            evidence.unread.append(f"database security group: {exc.message}")
     del evidence.stack_events[:-STACK_EVENTS]
     evidence.stopped_tasks.sort(key=_stopped_key, reverse=True)
     return evidence
@@ -122,6 +129,14 @@ def root_cause(evidence: Evidence) -> RootCause:
 def _database_down(e: Evidence) -> RootCause | None:
     if e.probe is None or e.probe.verdict != Verdict.DATABASE_DOWN:
         return None
+    access = e.db_access
+    if access is not None and not access.open:
+        return RootCause(
+            f"database unreachable from the tasks: the microsite answers 503 "
+            f"(it tried {e.db_endpoint})",
+            f"{access.advice()}; then check the DbUser/DbPassword/DbName values",
+            "probe",
+        )
     return RootCause(
         f"database unreachable from the tasks: the microsite answers 503 "
         f"(it tried {e.db_endpoint})",

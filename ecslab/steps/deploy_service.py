@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ecslab.lab.db_access import db_access
 from ecslab.lab.deploy import Comparison, DesiredStack, compare, deploy, plan_lines
 from ecslab.lab.stack_inputs import (
     Image,
@@ -24,6 +25,7 @@ from ecslab.lab.stack_inputs import (
 from ecslab.steps.base import Assessment, Outcome, StepResult
 
 if TYPE_CHECKING:
+    from ecslab.aws.cloudformation import Stack
     from ecslab.lab.context import Context
 
 PENDING_IMAGE = "@<the digest push-image pushes>"
@@ -102,6 +104,7 @@ class DeployService:
             "stack_status": result.stack.status,
             "image": image.reference,
             "load_balancer_url": result.stack.outputs.get("LoadBalancerUrl", ""),
+            **self._database_access(result.stack),
         }
         if result.outcome == "up-to-date":
             return StepResult(Outcome.ALREADY_DONE, f"up to date: stack {desired.name}", data)
@@ -110,3 +113,18 @@ class DeployService:
             f"stack {desired.name} {result.outcome} with image {image.tag}",
             data,
         )
+
+    def _database_access(self, stack: Stack) -> dict[str, object]:
+        """Say whether the database admits the tasks, and the command when it does not."""
+        access = db_access(self.app, stack)
+        if access is None:
+            return {}
+        if access.open:
+            self.app.ui.info(access.advice())
+        else:
+            self.app.ui.warning(access.advice())
+        return {
+            "task_security_group": access.task_group,
+            "database_open_to_tasks": access.open,
+            "database_access_commands": [] if access.open else access.commands(),
+        }

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from ecslab.aws.cloudformation import Stack, StackEvent
 from ecslab.aws.ecs import Container, Deployment, Service, Task
 from ecslab.aws.elbv2 import TargetHealth
+from ecslab.lab.db_access import DbAccess
 from ecslab.lab.diagnose import Evidence, root_cause, timeline
 from ecslab.lab.observe import Snapshot
 from ecslab.lab.probe import classify
@@ -55,6 +56,18 @@ def test_database_down_wins_over_old_stopped_tasks() -> None:
     assert cause.cause.startswith("database unreachable from the tasks")
     assert "db.internal:5432" in cause.cause
     assert cause.source == "probe"
+
+
+def test_database_down_gives_the_ingress_command_when_the_group_is_closed() -> None:
+    closed = DbAccess("sg-0task", ("sg-0db",), 5432, (), "eu-west-1")
+    fix = root_cause(_evidence(DB_DOWN, Snapshot(_stack(), _service()), db_access=closed)).fix
+    assert (
+        "run `aws ec2 authorize-security-group-ingress --region eu-west-1 --group-id sg-0db "
+        "--protocol tcp --port 5432 --source-group sg-0task`" in fix
+    )
+    opened = DbAccess("sg-0task", ("sg-0db",), 5432, ("sg-0db",), "eu-west-1")
+    fix = root_cause(_evidence(DB_DOWN, Snapshot(_stack(), _service()), db_access=opened)).fix
+    assert "authorize-security-group-ingress" not in fix and "security group" in fix
 
 
 def test_rolled_back_stack_names_the_first_failed_resource() -> None:
