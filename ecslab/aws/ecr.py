@@ -25,6 +25,15 @@ if TYPE_CHECKING:
     from ecslab.aws.session import Aws
 
 _BATCH_DELETE_LIMIT = 100
+SINGLE_MANIFEST_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+)
+# Multi-platform images: a list of manifests, one per platform.
+INDEX_TYPES = (
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+)
 DEPLOY_ECR_HINT = "run `ecslab step deploy-ecr` first"
 
 
@@ -171,16 +180,15 @@ class Ecr:
             raise AwsError(f"ECR did not record {repository}:{tag} as {digest}")
         return found
 
-    def image_manifest(self, repository: str, digest: str) -> str | None:
-        """The manifest ECR holds for `digest`, or None."""
+    def image_manifest(
+        self, repository: str, digest: str, media_types: tuple[str, ...] = SINGLE_MANIFEST_TYPES
+    ) -> str | None:
+        """The manifest ECR holds for `digest` (one of `media_types`), or None."""
         with aws_errors(f"read the manifest of {repository}@{digest}"):
             answer = self._client.batch_get_image(
                 repositoryName=repository,
                 imageIds=[{"imageDigest": digest}],
-                acceptedMediaTypes=[
-                    "application/vnd.docker.distribution.manifest.v2+json",
-                    "application/vnd.oci.image.manifest.v1+json",
-                ],
+                acceptedMediaTypes=list(media_types),
             )
         images = answer.get("images", [])
         return str(images[0]["imageManifest"]) if images else None

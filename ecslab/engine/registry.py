@@ -26,6 +26,7 @@ MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
 )
 _TIMEOUT_SECONDS = 30
+CONFIG_BLOB_LIMIT = 1 << 20  # an image config is a few kB; refuse to read more than 1 MiB
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,37 @@ def fetch_manifest(
     if served and served != digest:
         raise ImageError(f"registry {registry} served a manifest whose digest is not {served}")
     return Manifest(body.decode(), media_type, digest)
+
+
+def fetch_blob(
+    registry: str,
+    repository: str,
+    digest: str,
+    auth: tuple[str, str] | None = None,
+    limit: int = CONFIG_BLOB_LIMIT,
+) -> bytes:
+    """GET /v2/<repository>/blobs/<digest> (at most `limit` bytes) and check its digest.
+
+    ECR answers with a redirect to a pre-signed storage URL; the credentials go to the
+    registry only (an unredirected header), never to where it redirects.
+    """
+    url = f"{base_url(registry)}/v2/{repository}/blobs/{digest}"
+    request = urllib.request.Request(url)
+    if auth is not None:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_unredirected_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=_TIMEOUT_SECONDS) as response:
+            body: bytes = response.read(limit + 1)
+    except urllib.error.HTTPError as exc:
+        raise ImageError(
+            f"registry {registry} answered {exc.code} {exc.reason} for blob {digest} of "
+            f"{repository}"
+        ) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise ImageError(f"cannot read blob {digest} of {repository}: {exc}") from exc
+    if len(body) > limit:
+        raise ImageError(f"blob {digest} of {repository} is larger than {limit} bytes")
+    if "sha256:" + hashlib.sha256(body).hexdigest() != digest:
+        raise ImageError(f"registry {registry} served blob {digest} with another digest")
+    return body

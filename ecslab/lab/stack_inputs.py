@@ -176,6 +176,7 @@ def resolve_image(app: Context, *, strict: bool = False) -> Image | None:
     The configured image_tag, when set (`strict`: its absence is an error). Otherwise the
     tag push-image derives (git SHA), else the newest pushed image.
     """
+    from ecslab.lab.image_platform import check_platform
 
     ecr = app.aws.ecr
     stack = app.aws.cloudformation.describe(app.config.names.stack)
@@ -200,7 +201,12 @@ def resolve_image(app: Context, *, strict: bool = False) -> Image | None:
     if found is not None and derived:
         return _image(uri, found, derived, "this checkout")
     latest = ecr.latest_image(repository)
-    return _image(uri, latest, "", "newest in ECR") if latest else None
+    if latest is None:
+        return None
+    image = _image(uri, latest, "", "newest in ECR")
+    # Pushed from anywhere, for any architecture: unlike the derived tag, not by this config.
+    check_platform(app, repository, uri, latest.digest, image.tag)
+    return image
 
 
 def _derived_tag(app: Context) -> str | None:
