@@ -502,3 +502,43 @@ def test_a_rolled_back_stack_fails_at_once_with_its_first_failed_resource(
     )
     assert "service linked role" in caught.value.message
     assert "ecslab run-all" in (caught.value.hint or "")
+
+
+def test_an_unreachable_rds_database_gets_the_exact_ingress_command(
+    aws: boto3.Session, moto_server: str
+) -> None:
+    ec2 = aws.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]
+    db_group, task_group = (
+        ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc["VpcId"])["GroupId"]
+        for name in ("shop-db", "shop-tasks")
+    )
+    host = aws.client("rds").create_db_instance(
+        DBInstanceIdentifier="shop-db",
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="postgres",
+        MasterUserPassword="not-a-real-password",
+        AllocatedStorage=20,
+        VpcSecurityGroupIds=[db_group],
+    )["DBInstance"]["Endpoint"]["Address"]
+    with StandIn(503, DB_DOWN_503).running() as url:
+        seed_service(aws, "registry.example/ecslab-dev-microservice:v1", seed_load_balancer(aws))
+        seed_stack(
+            aws,
+            {
+                "LoadBalancerUrl": url,
+                "ClusterName": CLUSTER,
+                "ServiceName": SERVICE,
+                "TaskSecurityGroupId": task_group,
+            },
+        )
+        app = make_app(aws, moto_server, db_host=host, timeout=600)
+        with pytest.raises(VerifyFailed) as caught:
+            verify.build(app).run()
+
+    assert "database unreachable from the tasks" in caught.value.message
+    assert (
+        f"`aws ec2 authorize-security-group-ingress --region us-east-1 --group-id {db_group} "
+        f"--protocol tcp --port 5432 --source-group {task_group}`" in (caught.value.hint or "")
+    )
