@@ -535,7 +535,7 @@ def test_an_unreachable_rds_database_gets_the_exact_ingress_command(
         )
         app = make_app(aws, moto_server, db_host=host, timeout=600)
         with pytest.raises(VerifyFailed) as caught:
-            verify.build(app).run()
+            run_step(verify.build(app))
 
     assert "database unreachable from the tasks" in caught.value.message
     assert (
