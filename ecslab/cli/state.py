@@ -57,7 +57,7 @@ class CliState:
         return self.app
 
     def _sandbox_app(self, flags: Mapping[str, object], app: App) -> App:
-        """The App for `--sandbox`: see ecslab/sandbox/mode.py."""
+        """The App for `--sandbox`: see ecslab/compose/sandbox_mode.py."""
         from ecslab.compose.sandbox_mode import enter_sandbox
 
         def reresolve(defaults: Mapping[str, tuple[object, str]]) -> Config:

@@ -2,7 +2,7 @@
 
 Cluster, roles, log group, task definition, service, load balancer and autoscaling come
 with the full template. The image is deployed by digest (immutable, whatever later happens
-to its tag); sizes, database and network come from ecslab/stack_inputs.py.
+to its tag); sizes, database and network come from ecslab/lab/stack_inputs.py.
 """
 
 from __future__ import annotations

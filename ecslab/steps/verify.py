@@ -10,7 +10,7 @@ Outcomes, each with its own exit code: healthy (0); not healthy (VerifyFailed, 7
 rollout or the stack failed, or the same unhealthy HTTP answer persists with no progress for
 SETTLE_SECONDS (ROLLOUT_SETTLE_SECONDS while a deployment is in progress: new tasks may still
 replace the failing ones); timed out (VerifyTimeout, 8). Failures end with a timeline and one
-root cause with its fix (ecslab/diagnose.py).
+root cause with its fix (ecslab/lab/diagnose.py).
 
 check() is never "done": verification changes nothing, and its worth is a fresh
 observation with latency and the data seen, so the runner always runs it.
