@@ -157,7 +157,9 @@ def _ensure_registry(state: SandboxState) -> None:
 def _ensure_moto(state: SandboxState) -> None:
     if state.moto_pid is not None and pid_alive(state.moto_pid):
         return
-    state.moto_pid = _serve(state, "moto", state.moto_port, "serve-moto")
+    extra = ["--state-dir", str(state.path), "--time-scale", f"{state.time_scale:g}"]
+    extra += ["--docker-host", state.docker_host] if state.docker_host else []
+    state.moto_pid = _serve(state, "moto", state.moto_port, "serve-moto", extra)
 
 
 def _ensure_lb(state: SandboxState) -> None:

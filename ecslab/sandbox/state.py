@@ -28,6 +28,9 @@ LB_TARGETS_FILE = "lb-targets.json"
 DB_USER = "microsite"
 DB_NAME = "microsite"
 SANDBOX_REGION = "us-east-1"
+# Sandbox seconds per real second for the emulated CloudWatch and Auto Scaling: a 60 s
+# alarm period lasts 6 s, a 60 s cooldown 6 s, so scaling can be watched in a minute.
+SANDBOX_TIME_SCALE = 10.0
 
 
 @dataclass
@@ -46,6 +49,7 @@ class SandboxState:
     registry_pid: int | None = None
     lb_pid: int | None = None
     base_image: str | None = None
+    time_scale: float = SANDBOX_TIME_SCALE
 
     @property
     def path(self) -> Path:

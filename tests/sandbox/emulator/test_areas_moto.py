@@ -1,0 +1,216 @@
+"""The alarm and scaling areas in a real sandbox moto server (its own process, clock x60:
+a 60 s period lasts 1 s), driven over HTTP by boto3 as a user's AWS CLI would."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from ecslab.sandbox.ports import free_port, http_status
+from ecslab.sandbox.process import spawn, stop_process, wait_for
+
+RID = "service/lab/web"
+DIMENSION = "ecs:service:DesiredCount"
+DIMENSIONS = [{"Name": "ClusterName", "Value": "lab"}, {"Name": "ServiceName", "Value": "web"}]
+UP_STEPS = [
+    {"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 15, "ScalingAdjustment": 1},
+    {"MetricIntervalLowerBound": 15, "MetricIntervalUpperBound": 25, "ScalingAdjustment": 2},
+    {"MetricIntervalLowerBound": 25, "ScalingAdjustment": 3},
+]
+DOWN_STEPS = [{"MetricIntervalUpperBound": 0, "ScalingAdjustment": -1}]
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = Path(tmp_path_factory.mktemp("moto")) / "moto.log"
+    argv = [sys.executable, "-m", "ecslab.sandbox", "serve-moto", "--port", str(port)]
+    process = spawn([*argv, "--time-scale", "60"], log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http_status(url + "/", timeout=1) is not None, 30, "moto", log_path=log)
+        yield url
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture
+def lab(endpoint: str) -> dict[str, Any]:
+    """A fresh moto with the lab's service (desired 2), scalable target, policies, alarms."""
+    http_status(f"{endpoint}/moto-api/reset", method="POST", timeout=10)
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    clients = {
+        name: session.client(name, endpoint_url=endpoint)
+        for name in ("ecs", "application-autoscaling", "cloudwatch")
+    }
+    ecs, aas = clients["ecs"], clients["application-autoscaling"]
+    ecs.create_cluster(clusterName="lab")
+    ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "web", "image": "web", "memory": 512}]
+    )
+    ecs.create_service(cluster="lab", serviceName="web", taskDefinition="web", desiredCount=2)
+    aas.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=RID,
+        ScalableDimension=DIMENSION,
+        MinCapacity=2,
+        MaxCapacity=10,
+    )
+    for name, steps, threshold, comparison in (
+        ("up", UP_STEPS, 70, "GreaterThanOrEqualToThreshold"),
+        ("down", DOWN_STEPS, 20, "LessThanOrEqualToThreshold"),
+    ):
+        arn = aas.put_scaling_policy(
+            PolicyName=name,
+            ServiceNamespace="ecs",
+            ResourceId=RID,
+            ScalableDimension=DIMENSION,
+            PolicyType="StepScaling",
+            StepScalingPolicyConfiguration={
+                "AdjustmentType": "ChangeInCapacity",
+                "Cooldown": 60,
+                "MetricAggregationType": "Average",
+                "StepAdjustments": steps,
+            },
+        )["PolicyARN"]
+        _put_alarm(clients["cloudwatch"], f"{name}-alarm", threshold, comparison, arn)
+    return clients
+
+
+def _put_alarm(cw: Any, name: str, threshold: float, comparison: str, arn: str) -> None:
+    cw.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/ECS",
+        MetricName="MemoryUtilization",
+        Dimensions=DIMENSIONS,
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=threshold,
+        ComparisonOperator=comparison,
+        AlarmActions=[arn],
+    )
+
+
+def _desired(lab: dict[str, Any]) -> int:
+    return int(
+        lab["ecs"].describe_services(cluster="lab", services=["web"])["services"][0]["desiredCount"]
+    )
+
+
+def _alarm(lab: dict[str, Any], name: str) -> dict[str, Any]:
+    return dict(lab["cloudwatch"].describe_alarms(AlarmNames=[name])["MetricAlarms"][0])
+
+
+def _activities(lab: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
+    found = lab["application-autoscaling"].describe_scaling_activities(
+        ServiceNamespace="ecs", ResourceId=RID, **kwargs
+    )["ScalingActivities"]
+    return [dict(a) for a in found]
+
+
+def test_a_new_alarm_has_insufficient_data_and_an_update_keeps_the_state(
+    lab: dict[str, Any],
+) -> None:
+    assert _alarm(lab, "up-alarm")["StateValue"] == "INSUFFICIENT_DATA"
+    assert _alarm(lab, "up-alarm")["StateReason"] == "Unchecked: Initial alarm creation"
+    arn = _alarm(lab, "up-alarm")["AlarmActions"][0]
+    lab["cloudwatch"].set_alarm_state(AlarmName="up-alarm", StateValue="OK", StateReason="manual")
+    _put_alarm(lab["cloudwatch"], "up-alarm", 75, "GreaterThanOrEqualToThreshold", arn)
+    assert (_alarm(lab, "up-alarm")["StateValue"], _alarm(lab, "up-alarm")["Threshold"]) == (
+        "OK",
+        75,
+    )
+    history = lab["cloudwatch"].describe_alarm_history(
+        AlarmName="up-alarm", HistoryItemType="ConfigurationUpdate", ScanBy="TimestampAscending"
+    )["AlarmHistoryItems"]
+    assert [h["HistorySummary"] for h in history] == [
+        'Alarm "up-alarm" created',
+        'Alarm "up-alarm" updated',
+    ]
+
+
+def test_set_alarm_state_runs_the_policy_and_records_the_activity(lab: dict[str, Any]) -> None:
+    lab["cloudwatch"].set_alarm_state(
+        AlarmName="up-alarm",
+        StateValue="ALARM",
+        StateReason="load test",
+        StateReasonData=json.dumps({"recentDatapoints": [88.0], "threshold": 70.0}),
+    )
+    assert _desired(lab) == 4  # 88 % is 18 above 70: the +2 step
+    (activity,) = _activities(lab)
+    assert activity["Cause"] == "monitor alarm up-alarm in state ALARM triggered policy up"
+    assert activity["Description"] == "Setting desired count to 4."
+    assert activity["StatusMessage"] == (
+        "Successfully set desired count to 4. Change successfully fulfilled by ecs."
+    )
+    assert activity["StatusCode"] == "Successful"
+    history = lab["cloudwatch"].describe_alarm_history(AlarmName="up-alarm")["AlarmHistoryItems"]
+    summaries = [h["HistorySummary"] for h in history]  # newest first
+    assert summaries[0].startswith("Successfully executed action arn:aws:autoscaling:")
+    assert summaries[1] == "Alarm updated from INSUFFICIENT_DATA to ALARM"
+    data = json.loads(history[1]["HistoryData"])
+    assert data["newState"]["stateReason"] == "load test"
+
+
+def test_without_datapoints_the_step_next_to_the_threshold_runs(lab: dict[str, Any]) -> None:
+    lab["cloudwatch"].set_alarm_state(AlarmName="up-alarm", StateValue="ALARM", StateReason="t")
+    assert _desired(lab) == 3
+
+
+def test_at_the_minimum_a_scale_in_is_a_not_scaled_activity(lab: dict[str, Any]) -> None:
+    lab["cloudwatch"].set_alarm_state(
+        AlarmName="down-alarm",
+        StateValue="ALARM",
+        StateReason="low",
+        StateReasonData=json.dumps({"recentDatapoints": [7.0]}),
+    )
+    assert _desired(lab) == 2
+    assert _activities(lab) == []
+    (activity,) = _activities(lab, IncludeNotScaledActivities=True)
+    assert activity["NotScaledReasons"] == [
+        {"Code": "AlreadyAtMinCapacity", "MinCapacity": 2, "CurrentCapacity": 2}
+    ]
+
+
+def test_the_evaluator_reads_the_metric_and_scales(lab: dict[str, Any]) -> None:
+    def put(value: float) -> None:
+        lab["cloudwatch"].put_metric_data(
+            Namespace="AWS/ECS",
+            MetricData=[
+                {
+                    "MetricName": "MemoryUtilization",
+                    "Dimensions": DIMENSIONS,
+                    "Value": value,
+                    "Unit": "Percent",
+                }
+            ],
+        )
+
+    put(97.0)
+    # a 60 s period lasts 1 s here: the next evaluations see 97 % and add 3 tasks
+    wait_for(lambda: _alarm(lab, "up-alarm")["StateValue"] == "ALARM", 10, "the high alarm")
+    reason = _alarm(lab, "up-alarm")["StateReason"]
+    assert reason.startswith("Threshold Crossed: 1 out of the last 1 datapoints [97.0 (")
+    assert "(minimum 1 datapoint for INSUFFICIENT_DATA -> ALARM transition)." in reason
+    assert _desired(lab) == 5
+    # no newer datapoint: the next evaluation finds none and the alarm has insufficient data
+    wait_for(lambda: _alarm(lab, "up-alarm")["StateValue"] == "INSUFFICIENT_DATA", 10, "no data")
+    stats = lab["cloudwatch"].get_metric_statistics(
+        Namespace="AWS/ECS",
+        MetricName="MemoryUtilization",
+        Dimensions=DIMENSIONS,
+        StartTime=_alarm(lab, "up-alarm")["AlarmConfigurationUpdatedTimestamp"],
+        EndTime="2100-01-01T00:00:00Z",
+        Period=60,
+        Statistics=["Average"],
+    )["Datapoints"]
+    assert [p["Average"] for p in stats] == [97.0]
