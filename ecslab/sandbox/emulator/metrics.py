@@ -133,7 +133,8 @@ class MetricsPublisher:
             {"Name": "ClusterName", "Value": ref.cluster},
             {"Name": "ServiceName", "Value": ref.service},
         ]
-        stamp = datetime.fromtimestamp(self._clock(), tz=UTC)
+        # moto compares datapoint times as naive UTC, as its request parser makes them
+        stamp = datetime.fromtimestamp(self._clock(), tz=UTC).replace(tzinfo=None)
         backend.put_metric_data(
             "AWS/ECS",
             [
