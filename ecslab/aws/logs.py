@@ -1,7 +1,12 @@
 """CloudWatch Logs: the service's log events, read forward from a point in time.
 
-`LogReader` remembers the event ids it returned at the newest timestamp, so that polling
-again from that timestamp (CloudWatch's start time is inclusive) never repeats an event.
+FilterLogEvents may answer an empty or partly full page that still carries a nextToken:
+only a page without a token ends the search, so `events()` keeps paging (up to
+MAX_PAGES, a bound against a runaway loop on a huge group). Events may also arrive late
+(a few seconds after the driver's 5 s flush, with their original timestamp), so
+`LogReader` queries each time from OVERLAP_MS before the newest event it returned and
+drops the events it already returned, by eventId; it remembers only the ids inside that
+window, so its memory stays bounded however long it follows.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from ecslab.aws.session import aws_errors
 if TYPE_CHECKING:
     from ecslab.aws.session import Aws
 
-_PAGE_LIMIT = 20  # pages per call: a bound, so one poll cannot run away on a huge group
+MAX_PAGES = 500  # per call: a bound, so one poll cannot run away on a huge group
+OVERLAP_MS = 120_000  # late events within two minutes of the newest one are still shown
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,11 @@ class LogEvent:
     @property
     def time(self) -> datetime:
         return datetime.fromtimestamp(self.timestamp_ms / 1000, tz=UTC)
+
+    @property
+    def task_id(self) -> str:
+        """The ECS task id, the last part of an awslogs stream `prefix/container/task-id`."""
+        return self.stream.rsplit("/", 1)[-1]
 
 
 class LogGroupMissing(Exception):
@@ -44,26 +55,34 @@ class Logs:
     def _client(self) -> Any:
         return self._aws.client("logs")
 
-    def events(self, group: str, start_ms: int, end_ms: int | None = None) -> list[LogEvent]:
-        """Events of every stream in `group` from `start_ms` on, oldest first.
-
-        Raises LogGroupMissing when the group does not exist.
-        """
+    def events(
+        self,
+        group: str,
+        start_ms: int,
+        end_ms: int | None = None,
+        stream_prefix: str | None = None,
+    ) -> list[LogEvent]:
+        """Events of every stream in `group` (or those starting with `stream_prefix`) from
+        `start_ms` on, oldest first. Raises LogGroupMissing when the group does not exist."""
         kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}
         if end_ms is not None:
             kwargs["endTime"] = end_ms
+        if stream_prefix:
+            kwargs["logStreamNamePrefix"] = stream_prefix
         found: list[LogEvent] = []
         with aws_errors(f"read log group {group}"):
             try:
-                for _ in range(_PAGE_LIMIT):
+                for _ in range(MAX_PAGES):
                     response = self._client.filter_log_events(**kwargs)
                     found += [_event(raw) for raw in response.get("events", [])]
                     token = response.get("nextToken")
-                    if not token or not response.get("events"):
+                    if not token:  # an empty page with a token is not the end
                         break
                     kwargs["nextToken"] = token
             except self._client.exceptions.ResourceNotFoundException as exc:
                 raise LogGroupMissing(group) from exc
+        if stream_prefix:  # emulators that ignore logStreamNamePrefix must not widen it
+            found = [e for e in found if e.stream.startswith(stream_prefix)]
         found.sort(key=lambda e: (e.timestamp_ms, e.event_id))
         return found
 
@@ -74,29 +93,49 @@ class Logs:
         except LogGroupMissing:
             return []
 
+    def stream_tail(self, group: str, stream: str, lines: int) -> list[LogEvent]:
+        """The last `lines` events of one stream, oldest first ([] when it does not exist)."""
+        with aws_errors(f"read log stream {stream}"):
+            try:
+                response = self._client.get_log_events(
+                    logGroupName=group, logStreamName=stream, limit=lines, startFromHead=False
+                )
+            except self._client.exceptions.ResourceNotFoundException:
+                return []
+        return [
+            LogEvent(
+                int(raw.get("timestamp", 0)), stream, str(raw.get("message", "")).rstrip("\n"), ""
+            )
+            for raw in response.get("events", [])
+        ]
+
 
 @dataclass
 class LogReader:
-    """Reads a group forward: each `read_new()` returns only events not returned before."""
+    """Reads a group forward: each `read_new()` returns only events not returned before,
+    including late ones whose timestamp is at most OVERLAP_MS before the newest seen."""
 
     logs: Logs
     group: str
     start_ms: int
-    _seen_at_start: set[str] = field(default_factory=set)
+    stream_prefix: str | None = None
+    overlap_ms: int = OVERLAP_MS
+    _newest_ms: int | None = None
+    _seen: dict[str, int] = field(default_factory=dict)  # eventId -> timestamp, in the window
 
     def read_new(self) -> list[LogEvent]:
-        fresh = [
-            e
-            for e in self.logs.events(self.group, self.start_ms)
-            if not (e.timestamp_ms == self.start_ms and e.event_id in self._seen_at_start)
-        ]
+        since = self.start_ms
+        if self._newest_ms is not None:
+            since = max(self.start_ms, self._newest_ms - self.overlap_ms)
+        found = self.logs.events(self.group, since, stream_prefix=self.stream_prefix)
+        fresh = [e for e in found if e.event_id not in self._seen]
+        for event in fresh:
+            self._seen[event.event_id] = event.timestamp_ms
         if fresh:
-            newest = fresh[-1].timestamp_ms
-            at_newest = {e.event_id for e in fresh if e.timestamp_ms == newest}
-            self._seen_at_start = (
-                self._seen_at_start | at_newest if newest == self.start_ms else at_newest
-            )
-            self.start_ms = newest
+            newest = max(e.timestamp_ms for e in fresh)
+            self._newest_ms = max(newest, self._newest_ms or newest)
+            floor = self._newest_ms - self.overlap_ms
+            self._seen = {k: ts for k, ts in self._seen.items() if ts >= floor}
         return fresh
 
 

@@ -32,24 +32,45 @@ def status(app: App) -> None:
     metavar="DURATION",
     help="How far back to start, e.g. 90s, 10m, 2h.",
 )
+@click.option("--task", metavar="ID", help="Only this task's lines (its id, or the start of it).")
+@click.option(
+    "--previous",
+    is_flag=True,
+    help="The last lines of the most recently stopped task, and why it stopped.",
+)
+@click.option(
+    "--lines",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="With --previous.",
+)
 @with_app
-def logs(app: App, follow: bool, since: str) -> None:
-    """Print the service's CloudWatch log events.
+def logs(app: App, follow: bool, since: str, task: str | None, previous: bool, lines: int) -> None:
+    """Print the service's CloudWatch log events (each line: time, task id, message).
+
+    Follow mode never prints an event twice and still shows events that CloudWatch
+    receives late (up to two minutes after newer ones).
 
     \b
     Examples:
       ecslab logs --since 1h
       ecslab logs --follow
+      ecslab logs --task 0f1e2d3c --since 2h
+      ecslab logs --previous --lines 20
     """
     from ecslab.core.config import parse_duration
     from ecslab.core.errors import UsageError
-    from ecslab.views.service_logs import show_logs
+    from ecslab.views.service_logs import show_logs, show_previous
 
+    if previous:
+        show_previous(app, lines)
+        return
     try:
         seconds = parse_duration(since)
     except ValueError as exc:
         raise UsageError(f"--since '{since}': {exc}") from exc
-    show_logs(app, since_seconds=seconds, follow=follow)
+    show_logs(app, since_seconds=seconds, follow=follow, task=task)
 
 
 @click.command("explain")

@@ -58,6 +58,11 @@ class Names:
     def log_group(self) -> str:
         return f"{self.prefix}-microservice"
 
+    def log_stream(self, task_id: str = "") -> str:
+        """The awslogs stream of a task (`prefix/container/task-id`; the template's prefix
+        is the stack name); with no id, the prefix every task's stream starts with."""
+        return f"{self.stack}/{self.container}/{task_id}"
+
     @property
     def load_balancer(self) -> str:
         return f"{self.prefix}{ALB_SUFFIX}"
