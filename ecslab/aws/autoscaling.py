@@ -7,7 +7,8 @@ scale-up and scale-down step policies, the high- and low-memory alarms) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ecslab.aws.session import aws_errors
@@ -57,6 +58,35 @@ class Alarm:
     metric: str
     comparison: str
     threshold: float
+    namespace: str = ""
+    dimensions: tuple[tuple[str, str], ...] = ()
+    statistic: str = "Average"
+    period: int = 60
+    state_updated: datetime | None = None
+
+    @property
+    def comparison_symbol(self) -> str:
+        return COMPARISON_SYMBOLS.get(self.comparison, self.comparison)
+
+
+COMPARISON_SYMBOLS = {
+    "GreaterThanOrEqualToThreshold": ">=",
+    "GreaterThanThreshold": ">",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "<=",
+}
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One Application Auto Scaling activity, in AWS's words."""
+
+    start: datetime | None
+    status: str  # Successful, Failed, InProgress, ...
+    description: str
+    cause: str
+    message: str
+    not_scaled: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -144,6 +174,45 @@ class Autoscaling:
             pages = client.get_paginator("describe_alarms").paginate(AlarmNames=names)
             return [_alarm(raw) for page in pages for raw in page.get("MetricAlarms", [])]
 
+    def activities(self, rid: str, limit: int = 5) -> list[Activity]:
+        """The target's newest scaling activities, newest first (not-scaled ones too)."""
+        client = self._aws.client("application-autoscaling")
+        with aws_errors("read the scaling activities"):
+            response = client.describe_scaling_activities(
+                ServiceNamespace="ecs",
+                ResourceId=rid,
+                ScalableDimension=DIMENSION,
+                MaxResults=limit,
+                IncludeNotScaledActivities=True,
+            )
+        return [_activity(raw) for raw in response.get("ScalingActivities", [])]
+
+    def metric_values(
+        self, alarm: Alarm, start: datetime, end: datetime, period: int
+    ) -> list[tuple[datetime, float]]:
+        """The alarm's metric with its statistic per `period` seconds, oldest first."""
+        client = self._aws.client("cloudwatch")
+        query = {
+            "Id": "m",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": alarm.namespace,
+                    "MetricName": alarm.metric,
+                    "Dimensions": [{"Name": n, "Value": v} for n, v in alarm.dimensions],
+                },
+                "Period": period,
+                "Stat": alarm.statistic,
+            },
+        }
+        with aws_errors(f"read the metric {alarm.metric}"):
+            response = client.get_metric_data(
+                MetricDataQueries=[query], StartTime=start, EndTime=end, ScanBy="TimestampAscending"
+            )
+        results = response.get("MetricDataResults", [{}])
+        result = results[0] if results else {}
+        pairs = zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
+        return sorted((t, float(v)) for t, v in pairs)
+
 
 def _policy(raw: dict[str, Any]) -> ScalingPolicy:
     config = raw.get("StepScalingPolicyConfiguration", {})
@@ -166,4 +235,20 @@ def _alarm(raw: dict[str, Any]) -> Alarm:
         metric=str(raw.get("MetricName", "")),
         comparison=str(raw.get("ComparisonOperator", "")),
         threshold=float(raw.get("Threshold", 0.0)),
+        namespace=str(raw.get("Namespace", "")),
+        dimensions=tuple((str(d["Name"]), str(d["Value"])) for d in raw.get("Dimensions", [])),
+        statistic=str(raw.get("Statistic") or "Average"),
+        period=int(raw.get("Period") or 60),
+        state_updated=raw.get("StateUpdatedTimestamp"),
+    )
+
+
+def _activity(raw: dict[str, Any]) -> Activity:
+    return Activity(
+        start=raw.get("StartTime"),
+        status=str(raw.get("StatusCode", "")),
+        description=str(raw.get("Description", "")),
+        cause=str(raw.get("Cause", "")),
+        message=str(raw.get("StatusMessage", "")),
+        not_scaled=tuple(str(r.get("Code", "")) for r in raw.get("NotScaledReasons", [])),
     )

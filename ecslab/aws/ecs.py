@@ -78,6 +78,7 @@ class Task:
     stopped_at: datetime | None
     started_at: datetime | None
     containers: tuple[Container, ...]
+    health: str = ""  # HEALTHY, UNHEALTHY, UNKNOWN
 
     @property
     def short_id(self) -> str:
@@ -179,6 +180,7 @@ def _task(raw: dict[str, Any]) -> Task:
         stop_code=raw.get("stopCode", ""),
         stopped_at=raw.get("stoppedAt"),
         started_at=raw.get("startedAt"),
+        health=raw.get("healthStatus", ""),
         containers=tuple(
             Container(
                 name=c.get("name", ""),

@@ -9,15 +9,45 @@ from ecslab.compose.app import App
 
 
 @click.command("status")
+@click.option(
+    "--watch",
+    "-w",
+    is_flag=True,
+    help="Refresh a live view (tasks, targets, alarms with their metric, scaling activities) "
+    "until Ctrl-C.",
+)
+@click.option(
+    "--interval",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 300),
+    help="Seconds between refreshes, with --watch.",
+)
+@click.option(
+    "--count", type=click.IntRange(1), default=None, help="Stop after this many refreshes."
+)
 @with_app
-def status(app: App) -> None:
+def status(app: App, watch: bool, interval: float, count: int | None) -> None:
     """Show the stack, service rollout, target health, image and autoscaling state.
+
+    With --watch, a live view of the service while it scales: its tasks (state, health,
+    age), the load balancer's targets, each alarm's metric over its last 20 periods as a
+    sparkline against the threshold, the alarm states and the newest scaling activities.
+    Without a terminal it prints each changed view as plain lines. In the sandbox,
+    CloudWatch runs on a compressed clock (a 60 s period lasts 6 s); the view says so.
 
     \b
     Examples:
       ecslab status
       ecslab --output json status | jq .
+      ecslab --sandbox status --watch
     """
+    if watch:
+        from ecslab.views.watch import sandbox_time_scale
+        from ecslab.views.watch import watch as watch_view
+
+        watch_view(app, interval, count, sandbox_time_scale(app))
+        return
     from ecslab.views.status import show_status
 
     show_status(app)
