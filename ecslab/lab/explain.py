@@ -54,6 +54,7 @@ class Explanation:
     autoscaling: tuple[Part, ...]
     step_bounds: str
     departures: tuple[Departure, ...]
+    low_memory_note: str
 
 
 PURPOSES: Mapping[str, str] = {
@@ -166,6 +167,18 @@ STEP_BOUNDS = (
     "any breach of the <= 20 % alarm removes one task. ScaleUpPolicy's steps over the 70 % "
     "threshold are [0, 15) = 70-85 % memory: +1 task, [15, 25) = 85-95 %: +2, "
     "[25, +inf) = 95 % and more: +3. The lab has these right; the template keeps them."
+)
+
+LOW_MEMORY_AT_MINIMUM = (
+    "The lab's numbers, honestly: the microsite uses about 34 MiB, some 7 % of a 512 MiB "
+    "task, so LowMemoryUsageAlarm (<= 20 %) is in ALARM all the time, even at the minimum "
+    'of 2 tasks. Its scale-in is then refused (a "not scaled" activity, '
+    "AlreadyAtMinCapacity) every minute, and memory hardly moves with load, so "
+    "HighMemoryUsageAlarm would fire only on a leak. A careful engineer would scale this "
+    "service on what load changes: CPUUtilization, or ALBRequestCountPerTarget with a "
+    "target tracking policy (one policy, both directions, no flapping pair of alarms), and "
+    "keep a memory alarm as an alert, not a scaling trigger. ecslab keeps the lab's parts "
+    "so its step 11 can be followed as written."
 )
 
 DEPARTURES: tuple[Departure, ...] = (
@@ -339,14 +352,76 @@ def explain(template: Mapping[str, Any]) -> Explanation:
         )
         for name, body in resources.items()
     )
-    return Explanation(notes, AUTOSCALING, STEP_BOUNDS, DEPARTURES)
+    return Explanation(notes, AUTOSCALING, STEP_BOUNDS, DEPARTURES, LOW_MEMORY_AT_MINIMUM)
 
 
 def autoscaling_markdown() -> str:
     """The lab's autoscaling question answered, as a Markdown section for docs/template.md."""
     lines = ["## Autoscaling: what each part is responsible for", ""]
     lines += [f"- **{part.name}**: {part.responsibility}" for part in AUTOSCALING]
-    return "\n".join([*lines, "", STEP_BOUNDS, ""])
+    return "\n".join([*lines, "", STEP_BOUNDS, "", LOW_MEMORY_AT_MINIMUM, ""])
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One step of a step scaling policy, relative to its alarm's threshold and absolute."""
+
+    bounds: str  # e.g. "[15, 25)"
+    metric: str  # e.g. "85 % <= memory < 95 %"
+    adjustment: str  # e.g. "+2 tasks"
+
+
+def step_rows(template: Mapping[str, Any], policy_id: str) -> tuple[StepRow, ...]:
+    """The steps of a StepScaling policy of the template, read against the threshold of the
+    alarm that triggers it (none when the resource is not such a policy)."""
+    resources: Mapping[str, Any] = template.get("Resources", {})
+    policy = resources.get(policy_id, {})
+    config = policy.get("Properties", {}).get("StepScalingPolicyConfiguration")
+    if policy.get("Type") != "AWS::ApplicationAutoScaling::ScalingPolicy" or not config:
+        return ()
+    alarm: Mapping[str, Any] = next(
+        (
+            body.get("Properties", {})
+            for body in resources.values()
+            if body.get("Type") == "AWS::CloudWatch::Alarm"
+            and {"Ref": policy_id} in body.get("Properties", {}).get("AlarmActions", [])
+        ),
+        {},
+    )
+    threshold = alarm.get("Threshold")
+    rows = []
+    for step in config.get("StepAdjustments", []):
+        lower, upper = step.get("MetricIntervalLowerBound"), step.get("MetricIntervalUpperBound")
+        rows.append(
+            StepRow(
+                _interval(lower, upper),
+                _absolute(lower, upper, threshold, str(alarm.get("MetricName", "metric"))),
+                f"{int(step['ScalingAdjustment']):+d} task(s)",
+            )
+        )
+    return tuple(rows)
+
+
+def _interval(lower: Any, upper: Any) -> str:
+    """Above the threshold a step holds [lower, upper); below it (lower, upper]."""
+    below = upper is not None and float(upper) <= 0
+    low = "(-inf" if lower is None else ("(" if below else "[") + f"{float(lower):g}"
+    high = "+inf)" if upper is None else f"{float(upper):g}" + ("]" if below else ")")
+    return f"{low}, {high}"
+
+
+def _absolute(lower: Any, upper: Any, threshold: Any, metric: str) -> str:
+    if threshold is None:
+        return "(no alarm of the template triggers this policy)"
+    t = float(threshold)
+    below = upper is not None and float(upper) <= 0
+    parts = []
+    if lower is not None:
+        parts.append(f"{t + float(lower):g} % {'<' if below else '<='}")
+    parts.append(metric)
+    if upper is not None:
+        parts.append(f"{'<=' if below else '<'} {t + float(upper):g} %")
+    return " ".join(parts)
 
 
 def scan_skips(template: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ecslab.core.errors import UsageError
 
@@ -18,10 +19,15 @@ def show_explanation(app: Context, resource: str | None) -> None:
     from ecslab.lab.template import load_template
 
     path = app.template_path()
-    explanation = explain(load_template(path))
+    template = load_template(path)
+    explanation = explain(template)
     ui = app.ui
     if resource is not None:
-        _show_resource(ui, _find(explanation, resource))
+        note = _find(explanation, resource)
+        _show_resource(ui, note)
+        _show_steps(ui, template, note.logical_id)
+        if note.logical_id in SCALING_PARTS:
+            ui.info(explanation.low_memory_note, section="lab-numbers")
         ui.summary("ok", f"explained {resource}", resource=resource)
         return
     ui.info(f"Template {path}: {len(explanation.resources)} resources", template=str(path))
@@ -30,6 +36,30 @@ def show_explanation(app: Context, resource: str | None) -> None:
     _show_autoscaling(ui, explanation)
     _show_departures(ui, explanation)
     ui.summary("ok", "see `ecslab explain RESOURCE` for one resource", template=str(path))
+
+
+# The resources whose explanation carries the note on the lab's memory numbers.
+SCALING_PARTS = frozenset(
+    {
+        "ScalableTarget",
+        "ScaleDownPolicy",
+        "ScaleUpPolicy",
+        "LowMemoryUsageAlarm",
+        "HighMemoryUsageAlarm",
+    }
+)
+
+
+def _show_steps(ui: UI, template: Mapping[str, Any], logical_id: str) -> None:
+    from ecslab.explain import step_rows
+
+    rows = step_rows(template, logical_id)
+    if rows:
+        ui.table(
+            f"{logical_id}: steps, relative to the alarm threshold",
+            ("bounds", "when", "change"),
+            [(r.bounds, r.metric, r.adjustment) for r in rows],
+        )
 
 
 def _find(explanation: Explanation, resource: str) -> ResourceNote:
@@ -65,6 +95,7 @@ def _show_autoscaling(ui: UI, explanation: Explanation) -> None:
     rows = [(part.name, part.responsibility) for part in explanation.autoscaling]
     ui.table("Autoscaling: what each part is responsible for", ("part", "responsibility"), rows)
     ui.info(explanation.step_bounds, section="step-bounds")
+    ui.info(explanation.low_memory_note, section="lab-numbers")
 
 
 def _show_departures(ui: UI, explanation: Explanation) -> None:

@@ -38,3 +38,23 @@ def test_one_resource_and_an_unknown_one(ecslab: Callable[..., Result]) -> None:
     assert bad.code == ExitCode.USAGE
     assert "no resource 'Nope'" in bad.err
     assert "EcsService" in bad.err
+
+
+def test_a_scaling_policy_shows_its_steps_against_the_threshold(
+    ecslab: Callable[..., Result],
+) -> None:
+    result = ecslab("-o", "json", "explain", "ScaleUpPolicy")
+    assert result.code == ExitCode.OK, result.err
+    (table,) = [e for e in result.events() if e["event"] == "table"]
+    assert table["rows"] == [
+        {"bounds": "[0, 15)", "when": "70 % <= MemoryUtilization < 85 %", "change": "+1 task(s)"},
+        {"bounds": "[15, 25)", "when": "85 % <= MemoryUtilization < 95 %", "change": "+2 task(s)"},
+        {"bounds": "[25, +inf)", "when": "95 % <= MemoryUtilization", "change": "+3 task(s)"},
+    ]
+    honest = [e for e in result.events() if e.get("section") == "lab-numbers"]
+    assert "7 % of a 512 MiB task" in str(honest[0]["message"])
+    down = ecslab("-o", "json", "explain", "ScaleDownPolicy")
+    (table,) = [e for e in down.events() if e["event"] == "table"]
+    assert table["rows"] == [
+        {"bounds": "(-inf, 0]", "when": "MemoryUtilization <= 20 %", "change": "-1 task(s)"}
+    ]
