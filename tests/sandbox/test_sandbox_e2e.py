@@ -3,7 +3,8 @@
 The sandbox starts its own moto server, registry, PostgreSQL and load balancer; it uses the
 test session's Docker engine (DOCKER_HOST) and base image (ECSLAB_BASE_IMAGE), so CI builds
 neither twice. One real run-all, one no-op run-all (both with verify finding the autoscaling
-the sandbox emulates, as the template defines it), status, destroy, down.
+the sandbox emulates, as the template defines it), status, a scale-out on the high-memory
+alarm and back, destroy, down.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 
 from ecslab.cli import run
 from ecslab.sandbox import DockerEngine
-from ecslab.sandbox.process import pid_alive
+from ecslab.sandbox.process import pid_alive, wait_for
 from ecslab.sandbox.state import SandboxState, load_state
 from ecslab.sandbox.tasks import LABEL_ROOT
 
@@ -142,8 +143,62 @@ def test_sandbox_run_all_status_destroy_down(
     targets = {t["target"] for t in summary["targets"] if t["state"] == "healthy"}
     assert targets == set(_lb_targets(state)), summary
 
+    _assert_scales_out_and_back(capsys, state)
     _assert_destroyed(capsys, dockerd, state.root)
     _assert_down(capsys, sandbox_root, state.moto_pid, state.registry_pid, state.lb_pid)
+
+
+def _assert_scales_out_and_back(capsys: pytest.CaptureFixture[str], state: SandboxState) -> None:
+    """The issue's scenario, as a learner runs it with the AWS CLI: set-alarm-state on the
+    high-memory alarm scales the service out to 3; once the alarm is back to OK and the
+    cooldown has passed, the low-memory alarm (the microsite uses ~7 % of 512 MiB) brings it
+    back to 2. The sandbox's clock runs x10: 60 s periods and cooldowns last 6 s."""
+    import boto3
+
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    cw = session.client("cloudwatch", endpoint_url=state.endpoint_url)
+    ecs = session.client("ecs", endpoint_url=state.endpoint_url)
+    aas = session.client("application-autoscaling", endpoint_url=state.endpoint_url)
+    cluster, service = "ecslab-dev-cluster", "ecslab-dev-microservice"
+    rid = f"service/{cluster}/{service}"
+
+    def desired() -> int:
+        found = ecs.describe_services(cluster=cluster, services=[service])["services"]
+        return int(found[0]["desiredCount"])
+
+    def causes() -> list[str]:
+        found = aas.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=rid)
+        return [a["Cause"] for a in found["ScalingActivities"]]
+
+    # the metrics area has published the service's memory and the low alarm has seen it
+    wait_for(lambda: _alarm_state(cw, "ecslab-dev-low-memory") == "ALARM", 60, "the low alarm")
+    cw.set_alarm_state(
+        AlarmName="ecslab-dev-high-memory", StateValue="ALARM", StateReason="scale-out test"
+    )
+    wait_for(lambda: desired() == 3, 30, "desiredCount 3")
+    assert causes()[0] == (
+        "monitor alarm ecslab-dev-high-memory in state ALARM triggered policy ecslab-dev-scale-up"
+    )
+    watched = _ecslab(capsys, "--sandbox", "status", "--watch", "--count", "1")
+    assert watched.code == 0, watched.err
+    (frame,) = [e for e in watched.events() if e.get("event") == "watch"]
+    assert "sandbox clock x10" in frame["message"]
+    assert set(frame["alarms"]) == {"ecslab-dev-high-memory", "ecslab-dev-low-memory"}
+    wait_for(lambda: desired() == 2, 60, "desiredCount back to 2")
+    assert causes()[0] == (
+        "monitor alarm ecslab-dev-low-memory in state ALARM triggered policy ecslab-dev-scale-down"
+    )
+    assert _alarm_state(cw, "ecslab-dev-high-memory") == "OK"
+    history = cw.describe_alarm_history(
+        AlarmName="ecslab-dev-high-memory", HistoryItemType="StateUpdate"
+    )["AlarmHistoryItems"]
+    assert "Alarm updated from ALARM to OK" in [h["HistorySummary"] for h in history]
+
+
+def _alarm_state(cw: Any, name: str) -> str:
+    return str(cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"])
 
 
 def _assert_autoscaling_checked(result: Result) -> None:
