@@ -57,9 +57,10 @@ def frame_lines(frame: Frame) -> list[str]:
 
 
 def _activity_text(activity: Any) -> str:
+    """Description (or why it did not scale), then the alarm and policy from the cause."""
     text = activity.description
     if activity.not_scaled:
-        text += f" (not scaled: {', '.join(activity.not_scaled)})"
+        text = f"not scaled: {', '.join(activity.not_scaled)}"
     return f"{text} [{activity.cause}]"
 
 

@@ -10,7 +10,9 @@ DescribeAlarmHistory. This area patches moto so that:
 - an evaluator thread evaluates each metric alarm on every evaluation interval (a
   minute, compressed by the sandbox's time scale) with `alarm_rules`, from the datapoints
   in moto's CloudWatch backend, and invokes Auto Scaling actions again while in ALARM;
-- DescribeAlarmHistory answers from that history, which outlives a deleted alarm.
+- DescribeAlarmHistory answers from that history, which outlives a deleted alarm;
+- GetMetricData matches dimensions in any order, as AWS does (moto sorts them with a
+  `Dimension.__lt__` that compares a value with a name, so the order given mattered).
 """
 
 from __future__ import annotations
@@ -235,9 +237,10 @@ def _samples(backend: Any, alarm: Any) -> list[Sample]:
 
 
 def _patch(engine: AlarmEngine) -> Callable[[], None]:
-    from moto.cloudwatch.models import CloudWatchBackend
+    from moto.cloudwatch.models import CloudWatchBackend, Dimension
     from moto.cloudwatch.responses import CloudWatchResponse
 
+    original_lt = Dimension.__lt__
     original_put = CloudWatchBackend.put_metric_alarm
     original_set = CloudWatchBackend.set_alarm_state
 
@@ -286,11 +289,16 @@ def _patch(engine: AlarmEngine) -> Callable[[], None]:
             answer["NextToken"] = str(first + size)
         return ActionResult(answer)
 
+    def dimension_lt(self: Any, other: Any) -> bool:
+        return (str(self.name), str(self.value)) < (str(other.name), str(other.value))
+
+    Dimension.__lt__ = dimension_lt  # type: ignore[method-assign]
     CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
     CloudWatchBackend.set_alarm_state = set_alarm_state  # type: ignore[method-assign]
     CloudWatchResponse.describe_alarm_history = describe_alarm_history  # type: ignore[attr-defined]
 
     def unpatch() -> None:
+        Dimension.__lt__ = original_lt  # type: ignore[method-assign]
         CloudWatchBackend.put_metric_alarm = original_put  # type: ignore[method-assign]
         CloudWatchBackend.set_alarm_state = original_set  # type: ignore[method-assign]
         del CloudWatchResponse.describe_alarm_history  # type: ignore[attr-defined]

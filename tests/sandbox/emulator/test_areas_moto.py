@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -204,13 +205,31 @@ def test_the_evaluator_reads_the_metric_and_scales(lab: dict[str, Any]) -> None:
     assert _desired(lab) == 5
     # no newer datapoint: the next evaluation finds none and the alarm has insufficient data
     wait_for(lambda: _alarm(lab, "up-alarm")["StateValue"] == "INSUFFICIENT_DATA", 10, "no data")
+    start = _alarm(lab, "up-alarm")["AlarmConfigurationUpdatedTimestamp"]
     stats = lab["cloudwatch"].get_metric_statistics(
         Namespace="AWS/ECS",
         MetricName="MemoryUtilization",
         Dimensions=DIMENSIONS,
-        StartTime=_alarm(lab, "up-alarm")["AlarmConfigurationUpdatedTimestamp"],
-        EndTime="2100-01-01T00:00:00Z",
+        StartTime=start,
+        EndTime=start + timedelta(minutes=5),
         Period=60,
         Statistics=["Average"],
     )["Datapoints"]
     assert [p["Average"] for p in stats] == [97.0]
+    # dimensions in another order than they were put: AWS matches them as a set
+    query = {
+        "Id": "m",
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/ECS",
+                "MetricName": "MemoryUtilization",
+                "Dimensions": list(reversed(DIMENSIONS)),
+            },
+            "Period": 60,
+            "Stat": "Maximum",
+        },
+    }
+    data = lab["cloudwatch"].get_metric_data(
+        MetricDataQueries=[query], StartTime=start, EndTime=start + timedelta(minutes=5)
+    )["MetricDataResults"][0]
+    assert data["Values"] == [97.0]
