@@ -114,7 +114,7 @@ def render(frame: Frame) -> RenderableType:
         "start", "status", "activity", title="Scaling activities", title_justify="left"
     )
     for activity in frame.activities:
-        activities.add_row(_time(activity.start), activity.status, _activity_text(activity))
+        activities.add_row(_time(activity.start), activity.status, Text(_activity_text(activity)))
     notes = [Text(f"note: {n}", "yellow") for n in frame.notes]
     return Group(title, counts, tasks, targets, alarms, activities, *notes)
 
