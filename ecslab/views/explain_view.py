@@ -51,7 +51,7 @@ SCALING_PARTS = frozenset(
 
 
 def _show_steps(ui: UI, template: Mapping[str, Any], logical_id: str) -> None:
-    from ecslab.explain import step_rows
+    from ecslab.lab.explain import step_rows
 
     rows = step_rows(template, logical_id)
     if rows:
