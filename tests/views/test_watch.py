@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -109,3 +110,21 @@ def test_watch_prints_changed_frames_as_plain_lines(
     assert frames[0]["desired"] == 2 and frames[0]["alarms"][f"{PREFIX}-high-memory"]
     assert clock.sleeps == [2.0, 2.0]
     assert shown[-1]["event"] == "summary" and shown[-1]["refreshes"] == 3
+
+
+def test_the_rich_view_shows_causes_verbatim(deployed: boto3.Session, moto_server: str) -> None:
+    from rich.console import Console
+
+    from ecslab.aws.autoscaling import Activity
+    from ecslab.views.watch import render
+
+    frame = read_frame(make_app(deployed, moto_server), time_scale=10.0)
+    cause = (
+        "monitor alarm ecslab-dev-high-memory in state ALARM triggered policy ecslab-dev-scale-up"
+    )
+    activity = Activity(None, "Successful", "Setting desired count to 3.", cause, "")
+    console = Console(record=True, width=240, force_terminal=True)
+    console.print(render(replace(frame, activities=(activity,))))
+    text = console.export_text()
+    assert f"Setting desired count to 3. [{cause}]" in text  # brackets are not rich markup
+    assert "sandbox clock x10" in text and "MemoryUtilization >= 70" in text
