@@ -20,6 +20,7 @@ from microsite.logs import JsonLog
 
 MAX_HEAD_BYTES = 16 * 1024
 MAX_BODY_BYTES = 64 * 1024
+LOGGED_PATH_MAX = 200  # characters of a path the log keeps: a client chooses its length
 
 Header = tuple[bytes, bytes]
 Scope = dict[str, Any]
@@ -99,11 +100,13 @@ class AsgiApp:
                 request = await _read_request(scope, receive)
             except _Refused as refused:
                 await _send(send, refused.response, close=True)
-                self._log.request(method, path[:200], refused.response.status, _since(started))
+                self._log.request(
+                    method, path[:LOGGED_PATH_MAX], refused.response.status, _since(started)
+                )
                 return
             response = await self._respond(request)
             await _send(send, response)
-            self._log.request(method, path[:200], response.status, _since(started))
+            self._log.request(method, path[:LOGGED_PATH_MAX], response.status, _since(started))
         finally:
             self.in_flight -= 1
 
@@ -116,7 +119,11 @@ class AsgiApp:
         except Exception as exc:
             response = self._on_error(exc)
             if response is None:
-                self._log.error("handler_failed", path=request.path, error=type(exc).__name__)
+                self._log.error(
+                    "handler_failed",
+                    path=request.path[:LOGGED_PATH_MAX],
+                    error=type(exc).__name__,
+                )
                 return _INTERNAL_ERROR
             return response
 

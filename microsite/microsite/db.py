@@ -7,6 +7,10 @@ queries raise DatabaseUnavailable (the HTTP layer answers 503). Connections brok
 database restart are dropped (with every idle one, likely dead too) and replaced on the
 next acquire; a read that fails because its connection died is retried once on a fresh one.
 
+Every failure is classified once (`classify`): the PostgreSQL error class (bad password,
+missing database, no permission, ...) or "unreachable", so that `/ready`, the 503 answers
+and the log say which one it is, and the lab's diagnosis can name the fix.
+
 Concurrent start-up of several tasks on one empty database is serialised by a
 transaction-scoped advisory lock around the migration, so exactly one task creates and
 seeds the schema and the others see it done.
@@ -15,7 +19,9 @@ seeds the schema and the others see it done.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -83,8 +89,59 @@ SQL_INSERT = f"INSERT INTO items (name, description) VALUES ($1, $2) RETURNING {
 SQL_DELETE = "DELETE FROM items WHERE id = $1 RETURNING id"
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Why the database cannot serve: a stable `cause` name, PostgreSQL's SQLSTATE when the
+    server said it, and a short text. Never the server's own message: it may quote SQL."""
+
+    cause: str
+    sqlstate: str
+    text: str
+
+
+# SQLSTATE -> (cause, text). https://www.postgresql.org/docs/current/errcodes-appendix.html
+_SQLSTATES = {
+    "28P01": ("bad_password", "password authentication failed for the database user"),
+    "28000": ("login_refused", "the server refused the login (pg_hba.conf rules or TLS)"),
+    "3D000": ("database_missing", "the database does not exist"),
+    "42501": ("permission_denied", "permission denied (e.g. no CREATE on schema public)"),
+    "53300": ("too_many_connections", "the server has no connection slot left"),
+    "57P03": ("not_accepting", "the server is starting up or shutting down"),
+}
+STARTING = Problem("starting", "", "the schema is not created yet")
+STOPPING = Problem("stopping", "", "the service is shutting down")
+UNREACHABLE = Problem(
+    "unreachable", "", "no answer from the database host (network, security group, host, port)"
+)
+
+
+def classify(exc: BaseException) -> Problem:
+    """The Problem an exception from connecting or querying stands for."""
+    if isinstance(exc, asyncpg.PostgresError):
+        state = exc.sqlstate or ""
+        if state in _SQLSTATES:
+            cause, text = _SQLSTATES[state]
+            return Problem(cause, state, text)
+        if state.startswith("57"):
+            return Problem("not_accepting", state, "the server is not accepting queries now")
+        return Problem("database_error", state, f"the server answered with error {state}")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Problem("tls_untrusted", "", "the database's certificate is not trusted")
+    if isinstance(exc, ssl.SSLError) or "SSL" in str(exc):
+        return Problem("tls_failed", "", "TLS with the database failed")
+    if isinstance(exc, PoolClosed):
+        return STOPPING
+    if isinstance(exc, OSError | TimeoutError | asyncio.TimeoutError):
+        return UNREACHABLE
+    return Problem("unavailable", "", "the database is not available")
+
+
 class DatabaseUnavailable(Exception):
-    """The database cannot be reached or is not ready; str() is a short, safe reason."""
+    """The database cannot be reached or is not ready; `problem` says why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.cause)
+        self.problem = problem
 
 
 class Database:
@@ -93,7 +150,10 @@ class Database:
         self._log = log
         self._pool: ConnectionPool | None = None
         self._bootstrap: asyncio.Task[None] | None = None
+        self._ssl = _tls(settings)
         self.schema_ready = False
+        # The last failure, reported by 503 answers; None once a query succeeded since.
+        self.problem: Problem | None = None
 
     async def open(self) -> None:
         """Create the (lazy) pool and start the schema bootstrap in the background."""
@@ -108,6 +168,7 @@ class Database:
             user=s.db_user,
             password=s.db_password,
             database=s.db_name,
+            ssl=self._ssl,
             timeout=CONNECT_TIMEOUT,
             command_timeout=QUERY_TIMEOUT,
             server_settings={"application_name": "microsite"},
@@ -130,25 +191,40 @@ class Database:
             try:
                 applied = await self._migrate()
             except _UNAVAILABLE as exc:
-                self._log.warning(
-                    "database_unavailable",
-                    during="schema",
-                    error=type(exc).__name__,
-                    retry_in_s=delay,
-                )
+                self._failed(exc, "schema", retry_in_s=delay)
             except asyncpg.PostgresError as exc:
+                self.problem = problem = classify(exc)
                 self._log.error(
                     "schema_failed",
                     error=type(exc).__name__,
-                    sqlstate=exc.sqlstate,
+                    cause=problem.cause,
+                    sqlstate=problem.sqlstate,
+                    reason=problem.text,
                     retry_in_s=delay,
                 )
             else:
+                self.problem = None
                 self.schema_ready = True
                 self._log.info("schema_ready", version=SCHEMA_VERSION, applied=applied)
                 return
             await asyncio.sleep(delay)
             delay = min(delay * 2, _BACKOFF_MAX)
+
+    def _failed(self, exc: BaseException, during: str, **fields: Any) -> Problem:
+        """Record why the database failed; log it when the reason is new (not per request)."""
+        problem = classify(exc)
+        if problem != self.problem or during == "schema":
+            self._log.warning(
+                "database_unavailable",
+                during=during,
+                error=type(exc).__name__,
+                cause=problem.cause,
+                sqlstate=problem.sqlstate,
+                reason=problem.text,
+                **fields,
+            )
+        self.problem = problem
+        return problem
 
     async def _migrate(self) -> bool:
         """Create and seed the schema under an advisory lock; True if this call applied it."""
@@ -170,26 +246,27 @@ class Database:
         if pool is None or not self.schema_ready:
             if pool is not None:
                 self.start_bootstrap()
-            raise DatabaseUnavailable("database not ready")
+            raise DatabaseUnavailable(self.problem or STARTING)
         attempts = 2 if retry else 1
         for attempt in range(attempts):
             try:
                 conn = await pool.acquire()
             except _UNAVAILABLE as exc:
-                raise DatabaseUnavailable(type(exc).__name__) from None
+                raise DatabaseUnavailable(self._failed(exc, "request")) from None
             try:
                 rows: list[asyncpg.Record] = await conn.fetch(query, *args)
             except pgerr.UndefinedTableError:
                 pool.release(conn)
                 # The database was replaced by an empty one: build the schema again.
                 self.schema_ready = False
+                self.problem = None
                 self.start_bootstrap()
-                raise DatabaseUnavailable("database not ready") from None
+                raise DatabaseUnavailable(STARTING) from None
             except _UNAVAILABLE as exc:
                 pool.release(conn, broken=True)
                 pool.discard_idle()
                 if attempt + 1 == attempts:
-                    raise DatabaseUnavailable(type(exc).__name__) from None
+                    raise DatabaseUnavailable(self._failed(exc, "request")) from None
                 continue
             except asyncpg.PostgresError:
                 pool.release(conn)  # the server refused the statement; the session is fine
@@ -198,8 +275,20 @@ class Database:
                 pool.release(conn, broken=True)  # cancelled mid-query: never reuse it
                 raise
             pool.release(conn)
+            self.problem = None
             return rows
         raise AssertionError("unreachable")
 
     async def ping(self) -> None:
         await self.fetch(SQL_PING)
+
+
+def _tls(settings: Settings) -> ssl.SSLContext | str | bool:
+    """asyncpg's `ssl` argument for the configured mode (Settings.tls_mode)."""
+    mode = settings.tls_mode
+    if mode == "verify-full":
+        # Chain and host name, as libpq's sslmode=verify-full with sslrootcert.
+        return ssl.create_default_context(cafile=settings.ssl_root_cert)
+    if mode == "disable":
+        return False
+    return mode  # "require" (TLS, unverified) or "prefer" (TLS when offered)

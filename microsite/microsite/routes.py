@@ -7,11 +7,13 @@ GET /ready       200 only when the database answers
 GET /items       ?limit=1..100 (default 20) &offset>=0 (default 0)
 POST /items      {"name": 1..100 chars, "description": optional, up to 1000 chars}
 GET /items/{id}, DELETE /items/{id}
+GET /openapi.json  the OpenAPI 3 description of all of the above (openapi.py)
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -29,17 +31,25 @@ from microsite.db import (
     SQL_OVERVIEW,
     Database,
     DatabaseUnavailable,
+    Problem,
+)
+from microsite.openapi import (
+    BLANK,
+    DESCRIPTION_MAX,
+    ID_MAX,
+    NAME_MAX,
+    OFFSET_MAX,
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    document,
 )
 
-PAGE_DEFAULT = 20
-PAGE_MAX = 100
-NAME_MAX = 100
-DESCRIPTION_MAX = 1000
-_ID_MAX = 2**63 - 1
+# Digits read at most: int() of a longer string is never attempted (Python refuses over
+# 4300 digits with an error, and the work grows with the length before that).
+_DIGITS_MAX = 19
 
 _HEALTH = Response(200, b'{"status":"ok"}')
 _READY = Response(200, b'{"status":"ready"}')
-_UNAVAILABLE = error_response(503, "database_unavailable", "the database is not available")
 _NOT_FOUND = error_response(404, "not_found", "no such resource")
 
 
@@ -70,6 +80,7 @@ class App:
             "/health": {"GET": self.health},
             "/ready": {"GET": self.ready},
             "/items": {"GET": self.list_items, "POST": self.create_item},
+            "/openapi.json": {"GET": self.openapi},
         }
         self._routes = routes
         self._item_routes: dict[str, Callable[[Request, str], Result]] = {
@@ -94,6 +105,9 @@ class App:
     # -- service routes --------------------------------------------------------------
     def health(self, request: Request) -> Response:
         return _HEALTH
+
+    def openapi(self, request: Request) -> Response:
+        return _OPENAPI
 
     def ready(self, request: Request) -> Awaitable[Response]:
         return self._ready()
@@ -122,7 +136,7 @@ class App:
         params = parse_qs(request.query, keep_blank_values=True)
         errors: list[dict[str, str]] = []
         limit = _int_param(params, "limit", PAGE_DEFAULT, 1, PAGE_MAX, errors)
-        offset = _int_param(params, "offset", 0, 0, 10_000_000, errors)
+        offset = _int_param(params, "offset", 0, 0, OFFSET_MAX, errors)
         if errors:
             return _invalid(400, errors)
         return self._list(limit, offset)
@@ -183,8 +197,25 @@ class App:
 
     @staticmethod
     def on_error(exc: Exception) -> Response | None:
-        """Server hook: a database that cannot answer is a 503, anything else a 500."""
-        return _UNAVAILABLE if isinstance(exc, DatabaseUnavailable) else None
+        """Server hook: a database that cannot answer is a 503 saying why, anything else a
+        500."""
+        return unavailable(exc.problem) if isinstance(exc, DatabaseUnavailable) else None
+
+
+@lru_cache(maxsize=64)
+def unavailable(problem: Problem) -> Response:
+    """The 503 for a database problem: its class, never the server's own message."""
+    body = {
+        "error": "database_unavailable",
+        "message": f"the database is not available: {problem.text}",
+        "cause": problem.cause,
+    }
+    if problem.sqlstate:
+        body["sqlstate"] = problem.sqlstate
+    return _json(503, body)
+
+
+_OPENAPI = Response(200, orjson.dumps(document()))
 
 
 def _method_not_allowed(methods: dict[str, Any]) -> Response:
@@ -194,8 +225,13 @@ def _method_not_allowed(methods: dict[str, Any]) -> Response:
     return response
 
 
+def _digits(raw: str) -> bool:
+    """A short run of ASCII digits, safe to give int()."""
+    return 0 < len(raw) <= _DIGITS_MAX and raw.isascii() and raw.isdigit()
+
+
 def _item_id(raw: str) -> int | Response:
-    if not raw.isdigit() or not raw.isascii() or not 0 < int(raw) <= _ID_MAX:
+    if not _digits(raw) or not 0 < int(raw) <= ID_MAX:
         return _invalid(400, [{"field": "id", "reason": "must be a positive integer"}])
     return int(raw)
 
@@ -211,8 +247,11 @@ def _int_param(
     values = params.get(name)
     if not values:
         return default
-    raw = values[-1]
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+    if len(values) > 1:
+        errors.append({"field": name, "reason": "must be given once"})
+        return default
+    raw = values[0]
+    if not _digits(raw) or not low <= int(raw) <= high:
         errors.append({"field": name, "reason": f"must be an integer from {low} to {high}"})
         return default
     return int(raw)
@@ -227,7 +266,7 @@ def _validate_item(data: dict[str, Any]) -> list[dict[str, str]]:
         errors.append({"field": "name", "reason": "is required"})
     elif not isinstance(name, str):
         errors.append({"field": "name", "reason": "must be a string"})
-    elif not name.strip():
+    elif not name.strip(BLANK):
         errors.append({"field": "name", "reason": "must not be blank"})
     elif len(name) > NAME_MAX:
         errors.append({"field": "name", "reason": f"must be at most {NAME_MAX} characters"})
