@@ -102,6 +102,9 @@ def test_list_is_paginated(site: Microsite) -> None:
         ("limit=abc", "limit"),
         ("offset=-1", "offset"),
         ("limit=5&offset=x", "offset"),
+        ("limit=" + "9" * 5000, "limit"),
+        ("offset=" + "1" * 5000, "offset"),
+        ("limit=5&limit=6", "limit"),
     ],
 )
 def test_list_rejects_bad_paging(site: Microsite, query: str, field: str) -> None:
@@ -162,7 +165,9 @@ def test_create_bounds_the_body(site: Microsite) -> None:
     assert (reply.status, reply.json()["error"]) == (413, "body_too_large")
 
 
-@pytest.mark.parametrize("raw_id", ["abc", "0", "-1", "1.5", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "raw_id", ["abc", "0", "-1", "1.5", "99999999999999999999", "9223372036854775808", "7" * 5000]
+)
 def test_item_id_must_be_a_positive_integer(site: Microsite, raw_id: str) -> None:
     for method in ("GET", "DELETE"):
         reply = site.call(method, f"/items/{raw_id}")
@@ -289,3 +294,17 @@ def test_expect_100_continue_is_answered(site: Microsite) -> None:
         while chunk := sock.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 201 Created")
+
+
+def test_a_huge_path_is_logged_cut_short(site: Microsite) -> None:
+    marker = uuid.uuid4().hex
+    path = f"/items/{'8' * 5000}{marker}"
+    assert site.get(path).status == 400
+    site.wait_for(
+        lambda: any(line.get("path", "").startswith("/items/888") for line in site.lines),
+        5,
+        "logging the request",
+    )
+    logged = [line["path"] for line in site.lines if line.get("path", "").startswith("/items/888")]
+    assert logged and all(len(p) <= 200 for p in logged)
+    assert not any(marker in line.decode() for line in site.raw)

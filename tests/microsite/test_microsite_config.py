@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from microsite.config import ConfigError, load
@@ -80,3 +81,55 @@ def test_start_up_stops_with_one_line_naming_the_setting() -> None:
     assert record["level"] == "error"
     assert record["message"] == "PASSWORD is not set: it is required"
     assert done.stderr == b""
+
+
+def test_password_file_is_read_and_wins(tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("from-the-file\n")
+    settings = load(GOOD | {"PASSWORD_FILE": str(secret)})
+    assert settings.db_password == "from-the-file"
+    without_env = {k: v for k, v in GOOD.items() if k != "PASSWORD"}
+    assert load(without_env | {"PASSWORD_FILE": str(secret)}).db_password == "from-the-file"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "PASSWORD_FILE cannot be read: No such file or directory"),
+        (b"", "PASSWORD_FILE is invalid: the file is empty"),
+        (b"\xff\xfe", "PASSWORD_FILE is invalid: not UTF-8 text"),
+        (b"x" * 5000, "PASSWORD_FILE is too large: at most 4096 bytes"),
+    ],
+)
+def test_bad_password_file_is_named(tmp_path: Path, content: bytes | None, message: str) -> None:
+    path = tmp_path / "password"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError) as raised:
+        load(GOOD | {"PASSWORD_FILE": str(path)})
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("extra", "mode"),
+    [
+        ({}, "require"),
+        ({"HOST": "127.0.0.1"}, "prefer"),
+        ({"HOST": "localhost"}, "prefer"),
+        ({"DB_SSL_MODE": "disable"}, "disable"),
+    ],
+)
+def test_tls_mode(extra: dict[str, str], mode: str) -> None:
+    assert load(GOOD | extra).tls_mode == mode
+
+
+def test_a_ca_bundle_means_verify_full(tmp_path: Path) -> None:
+    bundle = tmp_path / "rds-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert load(GOOD | {"DB_SSL_ROOT_CERT": str(bundle)}).tls_mode == "verify-full"
+    with pytest.raises(ConfigError, match=r"^DB_SSL_ROOT_CERT cannot be read"):
+        load(GOOD | {"DB_SSL_ROOT_CERT": str(tmp_path / "missing.pem")})
+    with pytest.raises(ConfigError, match=r"^DB_SSL_MODE is invalid: verify-full needs"):
+        load(GOOD | {"DB_SSL_MODE": "verify-full"})
+    with pytest.raises(ConfigError, match=r"^DB_SSL_MODE is invalid: 'sometimes'"):
+        load(GOOD | {"DB_SSL_MODE": "sometimes"})
