@@ -126,9 +126,54 @@ def root_cause(evidence: Evidence) -> RootCause:
     )
 
 
+# The microsite's 503 names the PostgreSQL error class (`cause`, microsite/db.py): what it
+# means and the fix, with {user}, {db} and {endpoint} filled in from the stack.
+_DATABASE_CAUSES = {
+    "bad_password": (
+        "password authentication failed for user {user} on {endpoint} (PostgreSQL 28P01)",
+        "check the password: DbPassword must be {user}'s password on that database; after "
+        "changing it, deploy again so that new tasks read it",
+    ),
+    "database_missing": (
+        "database {db} does not exist on {endpoint} (PostgreSQL 3D000)",
+        "create it as the database's master user: CREATE DATABASE {db} OWNER {user};",
+    ),
+    "permission_denied": (
+        "user {user} may not create the microsite's tables in database {db} on {endpoint} "
+        "(PostgreSQL 42501: from PostgreSQL 15, users have no CREATE on schema public)",
+        "in database {db}, as its owner: GRANT CREATE ON SCHEMA public TO {user}; "
+        "(or make {user} the database's owner: ALTER DATABASE {db} OWNER TO {user};)",
+    ),
+    "login_refused": (
+        "the database on {endpoint} refused the login of user {user} (PostgreSQL 28000)",
+        "check the server's pg_hba.conf rules (or the RDS parameter group) for the tasks' "
+        "addresses and TLS",
+    ),
+    "tls_untrusted": (
+        "the database's certificate on {endpoint} is not trusted by the CA bundle given",
+        "give the tasks the CA bundle of the database's certificate (RDS: the region's "
+        "global-bundle.pem) as DB_SSL_ROOT_CERT, and use the database's own host name",
+    ),
+    "tls_failed": (
+        "TLS with the database on {endpoint} failed",
+        "check that the database accepts TLS connections (RDS does; rds.force_ssl)",
+    ),
+}
+
+
 def _database_down(e: Evidence) -> RootCause | None:
     if e.probe is None or e.probe.verdict != Verdict.DATABASE_DOWN:
         return None
+    known = _DATABASE_CAUSES.get(str(e.probe.body.get("cause", "")))
+    if known is not None:
+        params = e.snapshot.stack.parameters if e.snapshot and e.snapshot.stack else {}
+        values = {
+            "user": params.get("DbUser") or "<DbUser>",
+            "db": params.get("DbName") or "<DbName>",
+            "endpoint": e.db_endpoint,
+        }
+        cause, fix = known
+        return RootCause(cause.format(**values), fix.format(**values), "probe")
     access = e.db_access
     if access is not None and not access.open:
         return RootCause(

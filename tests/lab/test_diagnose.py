@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from ecslab.aws.cloudformation import Stack, StackEvent
 from ecslab.aws.ecs import Container, Deployment, Service, Task
 from ecslab.aws.elbv2 import TargetHealth
@@ -146,3 +148,42 @@ def test_timeline_is_ordered_and_ends_with_the_current_state() -> None:
     assert [x.source for x in entries] == ["task", "stack", "target", "probe"]
     assert entries[0].when() == "02:00:00" and entries[-1].when() == "now"
     assert entries[0].text == "task abc123 stopped: Essential container in task exited; web exit 1"
+
+
+def _db_503(cause: str, sqlstate: str) -> bytes:
+    return (
+        b'{"error":"database_unavailable","message":"the database is not available: x",'
+        b'"cause":"%s","sqlstate":"%s"}' % (cause.encode(), sqlstate.encode())
+    )
+
+
+def _stack_with_db() -> Stack:
+    params = {"DbHost": "db.internal", "DbName": "microsite", "DbUser": "app"}
+    return Stack("ecslab-dev", "arn:stack", "CREATE_COMPLETE", "", {}, params)
+
+
+@pytest.mark.parametrize(
+    ("cause", "sqlstate", "says", "fix"),
+    [
+        ("database_missing", "3D000", "database microsite does not exist", "CREATE DATABASE "
+         "microsite OWNER app;"),
+        ("permission_denied", "42501", "42501", "GRANT CREATE ON SCHEMA public TO app;"),
+        ("bad_password", "28P01", "password authentication failed for user app",
+         "DbPassword must be app's password"),
+    ],
+)  # fmt: skip
+def test_database_error_class_names_its_fix(cause: str, sqlstate: str, says: str, fix: str) -> None:
+    probe = classify("http://lb/", 503, _db_503(cause, sqlstate), 0.01)
+    e = _evidence(probe, Snapshot(_stack_with_db(), _service()))
+    found = root_cause(e)
+    assert says in found.cause
+    assert "db.internal:5432" in found.cause
+    assert fix in found.fix
+    assert found.source == "probe"
+
+
+def test_unreachable_database_keeps_the_network_advice() -> None:
+    probe = classify("http://lb/", 503, _db_503("unreachable", ""), 0.01)
+    found = root_cause(_evidence(probe, Snapshot(_stack_with_db(), _service())))
+    assert found.cause.startswith("database unreachable from the tasks")
+    assert "security group" in found.fix
