@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +40,7 @@ def site(postgres: PostgresServer) -> Iterator[Microsite]:
     postgres.drop_database(dbname)
 
 
-def test_schemathesis_finds_no_failure(site: Microsite) -> None:
+def test_schemathesis_finds_no_failure(site: Microsite, tmp_path: Path) -> None:
     st = _schemathesis()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HTTP_PROXY", "http_proxy"))}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1"
@@ -60,6 +61,7 @@ def test_schemathesis_finds_no_failure(site: Microsite) -> None:
         text=True,
         timeout=240,
         env=env,
+        cwd=tmp_path,  # where it keeps its own cache (.schemathesis/)
         check=False,
     )
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
