@@ -76,6 +76,11 @@ class App:
             )
             if not value:
                 raise UsageError("the database password is empty", f"set {DB_PASSWORD_ENV}")
+            from ecslab.core.config import password_problem
+
+            problem = password_problem(value, self.config)
+            if problem:
+                raise UsageError(f"the database password {problem}", f"set {DB_PASSWORD_ENV}")
             self.ui.register_secret(value)
             self._db_password = value
         return self._db_password
