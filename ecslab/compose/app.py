@@ -48,6 +48,9 @@ class App:
     aws_factory: Callable[[Config], Aws] = _default_aws
     docker_factory: Callable[[], docker.DockerClient] = _default_docker
     cwd: Path = field(default_factory=Path.cwd)
+    # The flags the user typed, as (before the command, after it): hints that name a
+    # command to run again repeat them, so it acts on the same stack with the same values.
+    given_flags: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     _aws: Aws | None = None
     _docker: docker.DockerClient | None = None
     _db_password: str | None = None
@@ -90,6 +93,11 @@ class App:
             self._remembered[key] = compute()
         value: T = self._remembered[key]
         return value
+
+    def command_line(self, command: str) -> str:
+        """`ecslab ... COMMAND ...` with the user's own flags, for "run this to resume"."""
+        before, after = self.given_flags
+        return " ".join(("ecslab", *before, command, *after))
 
     def template_path(self) -> Path:
         return self._project_file(self.config.template, TEMPLATE_RELPATH, "template")

@@ -70,7 +70,9 @@ def read_text(path: Path, what: str, max_bytes: int, missing_hint: str | None = 
         ) from None
 
 
-def check_yaml(text: str, path: Path, what: str, *, max_depth: int, allow_tags: bool) -> None:
+def check_yaml(
+    text: str, path: Path, what: str, *, max_depth: int, allow_tags: bool, kind: str = "YAML"
+) -> None:
     """Refuse deep nesting, aliases and (unless allowed) explicit tags, before composing."""
     import yaml
 
@@ -102,16 +104,16 @@ def check_yaml(text: str, path: Path, what: str, *, max_depth: int, allow_tags: 
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError as exc:
-        raise yaml_error(exc, path, what) from None
+        raise yaml_error(exc, path, what, kind) from None
 
 
-def yaml_error(exc: yaml.YAMLError, path: Path, what: str) -> UsageError:
+def yaml_error(exc: yaml.YAMLError, path: Path, what: str, kind: str = "YAML") -> UsageError:
     """A YAML syntax error as file:line and the problem, without the offending line."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = f"{shown(str(path))}:{mark.line + 1}" if mark is not None else shown(str(path))
     problem = getattr(exc, "problem", None) or "cannot be parsed"
     return UsageError(
-        f"{what} {where}: not valid YAML: {shown(str(problem))}",
+        f"{what} {where}: not valid {kind}: {shown(str(problem))}",
         "fix that line (the file's text is not shown: it may hold a secret)",
     )
 

@@ -7,7 +7,10 @@ Three modes, chosen once:
   ``summary`` object, nothing else. Errors are events too.
 
 Every string passes through `_redact`, which masks registered secrets (the database
-password) wherever they might appear: messages, tables, JSON fields, error text.
+password) wherever they might appear: messages, tables, JSON fields, error text; in the
+forms an error may carry them too (JSON-, XML-, repr- or URL-escaped). Text for a
+terminal has its control characters escaped, so a value cannot move the cursor or
+change colours.
 """
 
 from __future__ import annotations
@@ -94,14 +97,19 @@ class UI:
     # -- secrets ---------------------------------------------------------------------
 
     def register_secret(self, value: str | None) -> None:
-        """Mask `value` in everything shown from now on."""
+        """Mask `value`, and its escaped forms, in everything shown from now on."""
         if value:
-            self._secrets.add(value)
+            self._secrets.update(secret_forms(value))
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
+        # Longest first: a form that contains another must be masked whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)
         return text
+
+    def redact(self, text: str) -> str:
+        """`text` with every registered secret masked (for text shown outside the UI)."""
+        return self._redact(text)
 
     def _redact_value(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -148,6 +156,7 @@ class UI:
         if self.mode == "json":
             self._emit_json({"event": kind, "message": message, **fields})
             return
+        message = terminal_safe(message)
         if self.mode == "rich":
             from rich.markup import escape
 
@@ -211,8 +220,16 @@ class UI:
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*(self._redact("" if v is None else str(v)) for v in row))
-        self.console.print(table)
+            table.add_row(*(terminal_safe(self._redact("" if v is None else str(v))) for v in row))
+        if self.mode == "rich":
+            self.console.print(table)
+            return
+        # Piped: no padding at the ends of lines.
+        with self.console.capture() as captured:
+            self.console.print(table)
+        lines = captured.get().splitlines()
+        self.out.write("".join(line.rstrip() + "\n" for line in lines))
+        self.out.flush()
 
     def summary(self, status: str, message: str, **fields: Any) -> None:
         """The last thing a command shows. In json mode the final object."""
@@ -225,6 +242,9 @@ class UI:
         """Report a failure: message and hint on stderr, or an error event in json mode."""
         message = self._redact(error.message)
         hint = self._redact(error.hint) if error.hint else None
+        if self.mode != "json":
+            message = terminal_safe(message)
+            hint = terminal_safe(hint) if hint else None
         if self.mode == "json":
             self._emit_json(
                 {
@@ -376,6 +396,45 @@ class Progress:
         if item not in self._finished:
             self._finished.add(item)
             self._ui.event("progress", description, item=item)
+
+
+def secret_forms(value: str) -> set[str]:
+    """`value` as it may appear in text: literal, and escaped by JSON, XML, repr or URLs."""
+    import html
+    from urllib.parse import quote, quote_plus
+
+    json_form = json.dumps(value)[1:-1]
+    forms = {
+        value,
+        json_form,
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        json.dumps(json_form)[1:-1],  # JSON inside a JSON string (an error body quoted)
+        html.escape(value, quote=False),
+        html.escape(value, quote=True),
+        html.escape(value, quote=True).replace("&#x27;", "&apos;"),
+        html.escape(value, quote=True).replace("&#x27;", "&#39;"),
+        repr(value)[1:-1],
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+    }
+    return {form for form in forms if form}
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with control characters other than newline and tab shown escaped."""
+    import unicodedata
+
+    if text.isprintable():
+        return text
+    return "".join(
+        char
+        if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf")
+        else f"\\x{ord(char):02x}"
+        if ord(char) < 0x100
+        else f"\\u{ord(char):04x}"
+        for char in text
+    )
 
 
 def _isatty(stream: IO[str]) -> bool:

@@ -14,6 +14,7 @@ from ecslab.aws.cloudformation import CloudFormation, Stack, in_progress
 from ecslab.aws.ecr import Ecr
 from ecslab.core.errors import DeployFailed, Interrupted, NothingToDo
 from ecslab.lab.deploy import delete_blocked, wait_for_stack
+from ecslab.lab.stack_lock import stack_lock
 
 if TYPE_CHECKING:
     from ecslab.lab.context import Context
@@ -29,6 +30,11 @@ class Leftovers:
 
 def destroy_all(app: Context) -> None:
     """Ask, then delete stack and repository; NothingToDo when neither exists."""
+    with stack_lock(app, app.config.names.stack, app.command_line("destroy")):
+        _destroy_all(app)
+
+
+def _destroy_all(app: Context) -> None:
     names = app.config.names
     cfn, ecr = app.aws.cloudformation, app.aws.ecr
     stack = cfn.describe(names.stack)

@@ -145,7 +145,14 @@ def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
     path = Path(path)
     text = read_text(path, "the template", TEMPLATE_MAX_BYTES, _TEMPLATE_HINT)
     # CloudFormation's intrinsic tags are kept; depth and aliases are checked first.
-    check_yaml(text, path, "the template", max_depth=TEMPLATE_MAX_DEPTH, allow_tags=True)
+    check_yaml(
+        text,
+        path,
+        "the template",
+        max_depth=TEMPLATE_MAX_DEPTH,
+        allow_tags=True,
+        kind="CloudFormation YAML",
+    )
     try:
         document = yaml.load(text, Loader=CloudFormationLoader)
     except yaml.MarkedYAMLError as error:
