@@ -190,17 +190,19 @@ class NotAwsAnswer(AwsError):
     """The endpoint answered, but not as AWS does (HTML, a proxy's page)."""
 
 
-_AWS_CONTENT_TYPES = ("xml", "json", "octet-stream", "cbor", "eventstream")
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<title")
 
 
 def refuse_non_aws_answer(response_dict: Mapping[str, Any], **kwargs: Any) -> None:
-    """botocore's before-parse hook: refuse an answer no AWS API gives, in one line."""
+    """botocore's before-parse hook: refuse an answer no AWS API gives, in one line.
+
+    Decided by the body, not the content type: some emulators label JSON as text/html.
+    """
     headers = response_dict.get("headers") or {}
     content_type = str(headers.get("content-type", "")).split(";")[0].strip().lower()
     body = response_dict.get("body")
     head = bytes(body[:512]) if isinstance(body, bytes | bytearray) else b""
-    looks_html = head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
-    if not looks_html and (not content_type or any(t in content_type for t in _AWS_CONTENT_TYPES)):
+    if not head.lstrip()[:15].lower().startswith(_HTML_STARTS):
         return
     status = response_dict.get("status_code", "?")
     operation = getattr(kwargs.get("operation_model"), "name", "an AWS call")
