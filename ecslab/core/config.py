@@ -206,6 +206,8 @@ class Setting:
     help: str
     aws_env: tuple[str, ...] = ()
     in_file: bool = True
+    # What an unset value means, for `ecslab config` (settings whose default is not a value)
+    unset: str = ""
 
     @property
     def env(self) -> str:
@@ -217,9 +219,17 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("profile", "str", "AWS named profile", aws_env=("AWS_PROFILE",)),
-    Setting("region", "str", "AWS region", aws_env=("AWS_REGION", "AWS_DEFAULT_REGION")),
-    Setting("endpoint_url", "str", "AWS endpoint URL", aws_env=("AWS_ENDPOINT_URL",)),
+    Setting(
+        "profile", "str", "AWS named profile", aws_env=("AWS_PROFILE",), unset="boto3's default"
+    ),
+    Setting(
+        "region",
+        "str",
+        "AWS region",
+        aws_env=("AWS_REGION", "AWS_DEFAULT_REGION"),
+        unset="the profile's",
+    ),
+    Setting("endpoint_url", "str", "AWS endpoint URL", aws_env=("AWS_ENDPOINT_URL",), unset="AWS"),
     Setting("project_name", "str", "project name, first part of every AWS name"),
     Setting("environment", "str", "environment name, second part of every AWS name"),
     Setting("output", "str", "text or json"),
@@ -229,22 +239,61 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("container_port", "int", "port the microsite listens on"),
     Setting("fargate_cpu", "int", "task CPU units"),
     Setting("fargate_memory", "int", "task memory in MiB"),
-    Setting("db_host", "str", "database host the tasks connect to"),
+    Setting(
+        "db_host",
+        "str",
+        "database host the tasks connect to",
+        unset="not set: required for deploy-service",
+    ),
     Setting("db_port", "int", "database port"),
     Setting("db_name", "str", "database name"),
     Setting("db_user", "str", "database user"),
-    Setting("db_password", "secret", "database password (env var or file only, never a flag)"),
-    Setting("vpc_id", "str", "VPC for the load balancer and tasks"),
-    Setting("subnet_ids", "list", "subnets (two or more, in different AZs)"),
-    Setting("image_tag", "str", "image tag to build, push and deploy"),
+    Setting(
+        "db_password",
+        "secret",
+        "database password (env var or file only, never a flag)",
+        unset="asked on a terminal",
+    ),
+    Setting(
+        "vpc_id", "str", "VPC for the load balancer and tasks", unset="the account's default VPC"
+    ),
+    Setting(
+        "subnet_ids",
+        "list",
+        "subnets (two or more, in different AZs)",
+        unset="two subnets of the VPC",
+    ),
+    Setting(
+        "image_tag",
+        "str",
+        "image tag to build, push and deploy",
+        unset="git short SHA of the microsite",
+    ),
     Setting("platform", "str", "image platform"),
-    Setting("registry", "str", "registry address that stands in for ECR's"),
-    Setting("base_image", "str", "BASE_IMAGE build arg of the microsite [default: Dockerfile's]"),
+    Setting("registry", "str", "registry address that stands in for ECR's", unset="ECR's"),
+    Setting(
+        "base_image",
+        "str",
+        "BASE_IMAGE build arg of the microsite [default: Dockerfile's]",
+        unset="the Dockerfile's",
+    ),
     Setting("push_latest", "bool", "also tag and push the image as latest"),
-    Setting("template", "str", "path of the CloudFormation template"),
-    Setting("microsite_dir", "str", "folder of the microsite to build"),
-    Setting("timeout", "duration", "how long to wait without progress (90s, 10m, 1h)"),
-    Setting("verify_url", "str", "URL verify probes instead of the load balancer's (sandbox)"),
+    Setting(
+        "template", "str", "path of the CloudFormation template", unset="templates/worshop-ecs.yaml"
+    ),
+    Setting("microsite_dir", "str", "folder of the microsite to build", unset="microsite/"),
+    Setting(
+        "timeout",
+        "duration",
+        "how long to wait without progress (90s, 10m, 1h)",
+        unset="30m for deploys, 10m for verify",
+    ),
+    Setting(
+        "verify_url",
+        "str",
+        "URL verify probes instead of the load balancer's (sandbox)",
+        unset="the stack's LoadBalancerUrl",
+    ),
     Setting("deployment_max_percent", "int", "ECS deployment maximum percent"),
     Setting("deployment_min_healthy_percent", "int", "ECS deployment minimum healthy percent"),
     Setting("sandbox", "bool", "run the lab in the local sandbox instead of AWS"),

@@ -346,21 +346,17 @@ class Progress:
         self._bars: Any = None
         self._tasks: dict[str, Any] = {}
         self._finished: set[str] = set()
+        self._started: set[str] = set()
 
     def __enter__(self) -> Progress:
         if self._ui.mode == "rich":
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                TextColumn,
-                TransferSpeedColumn,
-            )
+            from rich.progress import BarColumn, TextColumn, TransferSpeedColumn
             from rich.progress import Progress as RichProgress
 
             self._bars = RichProgress(
                 TextColumn("{task.description}"),
                 BarColumn(),
-                DownloadColumn(),
+                TextColumn("{task.fields[sent]}"),
                 TransferSpeedColumn(),
                 console=self._ui.console,
                 transient=False,
@@ -373,25 +369,35 @@ class Progress:
             self._bars.stop()
 
     def update(self, item: str, description: str, done: int, total: int | None) -> None:
-        """Item `item` has `done` of `total` bytes; shown live, or once when it ends."""
+        """Item `item` has `done` of `total` bytes; shown live, or once when it starts.
+
+        Docker's push counter measures the stream it reads, which can outgrow the total it
+        announces (3,072 of 593 bytes): past the total, the total is shown as unknown.
+        Without a terminal nothing claims a size: the step's summary gives the real ones.
+        """
+        if total is not None and done > total:
+            total = None
         if self._bars is not None:
+            sent = f"{done:,}/{total:,} B" if total else f"{done:,} B"
             if item not in self._tasks:
-                self._tasks[item] = self._bars.add_task(description, total=total)
+                self._tasks[item] = self._bars.add_task(description, total=total, sent=sent)
             self._bars.update(
-                self._tasks[item], completed=done, total=total, description=description
+                self._tasks[item], completed=done, total=total, description=description, sent=sent
             )
             return
-        if total and done >= total and item not in self._finished:
-            self._finished.add(item)
-            self._ui.event("progress", f"{description}: {done} bytes", item=item, bytes=done)
+        if item not in self._started:
+            self._started.add(item)
+            self._ui.event("progress", description, item=item)
 
     def finish(self, item: str, description: str) -> None:
         """Item `item` completed (size may be unknown)."""
         if self._bars is not None:
             if item in self._tasks:
                 task = self._tasks[item]
-                total = self._bars.tasks[task].total
-                self._bars.update(task, completed=total, description=description)
+                done = self._bars.tasks[task].completed
+                self._bars.update(
+                    task, total=done, completed=done, description=description, sent=""
+                )
             return
         if item not in self._finished:
             self._finished.add(item)
