@@ -61,9 +61,11 @@ class Aws:
         *,
         preflight: bool = True,
         read_timeout: float = READ_TIMEOUT,
+        attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self._config = config
         self._read_timeout = read_timeout
+        self._attempts = attempts
         self._session = session
         self._clients: dict[str, Any] = {}
         self._identity: dict[str, str] | None = None if preflight else {}
@@ -147,7 +149,7 @@ class Aws:
         """A cached boto3 client for `service`, with adaptive retries."""
         if service not in self._clients:
             self.identity()
-            self._clients[service] = self._make_client(service, MAX_ATTEMPTS, "adaptive")
+            self._clients[service] = self._make_client(service, self._attempts, "adaptive")
         return self._clients[service]
 
     def identity(self) -> dict[str, str]:
