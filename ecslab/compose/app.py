@@ -108,10 +108,21 @@ class App:
     def _project_file(self, configured: str | None, relpath: Path, key: str) -> Path:
         """A configured path, else the one in the current folder, else the checkout's."""
         if configured:
+            from ecslab.inputs import shown
+
             path = Path(os.path.expanduser(configured))
             path = path if path.is_absolute() else self.cwd / path
-            if not path.exists():
-                raise UsageError(f"{key} {path} (from {self.config.source_of(key)}) does not exist")
+            try:
+                exists = path.exists()
+            except OSError as exc:  # a name too long, a loop of links
+                raise UsageError(
+                    f"{key} {shown(str(path))} (from {self.config.source_of(key)}) cannot be "
+                    f"used: {exc.strerror}"
+                ) from None
+            if not exists:
+                raise UsageError(
+                    f"{key} {shown(str(path))} (from {self.config.source_of(key)}) does not exist"
+                )
             return path
         for base in (self.cwd, CHECKOUT):
             if (base / relpath).exists():
