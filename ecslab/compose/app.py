@@ -108,7 +108,7 @@ class App:
     def _project_file(self, configured: str | None, relpath: Path, key: str) -> Path:
         """A configured path, else the one in the current folder, else the checkout's."""
         if configured:
-            from ecslab.inputs import shown
+            from ecslab.core.inputs import shown
 
             path = Path(os.path.expanduser(configured))
             path = path if path.is_absolute() else self.cwd / path

@@ -50,7 +50,7 @@ class Manifest:
 
 def base_url(registry: str) -> str:
     """http:// for loopback registries (dockerd treats them as insecure), else https://."""
-    from ecslab.netaddr import is_loopback_host
+    from ecslab.core.netaddr import is_loopback_host
 
     if registry.startswith("["):
         host = registry[: registry.find("]") + 1]

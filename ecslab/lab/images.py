@@ -163,7 +163,7 @@ def _dockerignore(context: Path) -> list[str]:
     ignore = context / ".dockerignore"
     if not ignore.is_file():
         return []
-    from ecslab.inputs import read_text
+    from ecslab.core.inputs import read_text
 
     text = read_text(ignore, "the build context's .dockerignore", 256 * 1024)
     lines = (line.strip() for line in text.splitlines())

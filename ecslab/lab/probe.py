@@ -220,7 +220,7 @@ def classify(url: str, status: int, raw: bytes, latency: float) -> ProbeResult:
 
 def is_loopback(url: str) -> bool:
     """The URL's host is this machine (127.0.0.0/8, ::1, localhost)."""
-    from ecslab.netaddr import is_loopback_host
+    from ecslab.core.netaddr import is_loopback_host
 
     try:
         host = urllib.parse.urlsplit(url).hostname or ""

@@ -43,7 +43,7 @@ def http_status(
     headers: dict[str, str] | None = None,
 ) -> int | None:
     """HTTP status of a request to a loopback URL, or None if nothing answered."""
-    from ecslab.netaddr import is_loopback_host
+    from ecslab.core.netaddr import is_loopback_host
 
     host = urlsplit(url).hostname or ""
     if not is_loopback_host(host):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ecslab.errors import ExitCode
+from ecslab.core.errors import ExitCode
 from tests.hostile.conftest import Result
 
 PASSWORD = "Vault-Value-9183"

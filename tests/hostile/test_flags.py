@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ecslab.errors import ExitCode
+from ecslab.core.errors import ExitCode
 from tests.hostile.conftest import Result
 
 NOWHERE = "http://127.0.0.1:9"

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from ecslab.config import SETTINGS
-from ecslab.errors import ExitCode
+from ecslab.core.config import SETTINGS
+from ecslab.core.errors import ExitCode
 from tests.hostile.conftest import Result
 
 HOSTILE = ("", "9" * 5000, "\x1b[31m\nx", "/dev/zero")

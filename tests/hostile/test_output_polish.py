@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable
 
 from ecslab.aws.iam import canonical_role_arn
-from ecslab.ui import UI
+from ecslab.core.ui import UI
 from tests.hostile.conftest import Result
 
 

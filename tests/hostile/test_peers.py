@@ -20,17 +20,18 @@ from pathlib import Path
 import boto3
 import pytest
 
-from ecslab.app import App
 from ecslab.aws.cloudformation import CloudFormation
 from ecslab.aws.session import Aws, Transient
 from ecslab.cli.state import CliState
-from ecslab.clock import FakeClock
-from ecslab.config import Config
-from ecslab.deploy import wait_for_stack
-from ecslab.errors import DeployFailed, ExitCode
-from ecslab.probe import Verdict, probe
-from ecslab.stack_lock import stack_lock
-from ecslab.ui import UI
+from ecslab.compose.app import App
+from ecslab.core.clock import FakeClock
+from ecslab.core.config import Config
+from ecslab.core.environment import Environment
+from ecslab.core.errors import DeployFailed, ExitCode
+from ecslab.core.ui import UI
+from ecslab.lab.deploy import wait_for_stack
+from ecslab.lab.probe import Verdict, probe
+from ecslab.lab.stack_lock import stack_lock
 from tests.hostile.conftest import Result
 from tests.hostile.peers import elapsed, html_server, hung_server, slow_header_server
 
@@ -169,7 +170,7 @@ def test_sigterm_is_handled_like_ctrl_c(fake_aws: dict[str, str], clean_env: Pat
 
 
 def test_the_resume_command_keeps_the_users_flags(clean_env: Path) -> None:
-    state = CliState(env={"ECSLAB_DB_PASSWORD": "long-enough-pw"})
+    state = CliState(Environment(env={"ECSLAB_DB_PASSWORD": "long-enough-pw"}, cwd=clean_env))
     state.set_root_flags(
         "my config.yaml", {"project_name": "shop", "environment": "qa", "sandbox": None}
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import sys
 from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
@@ -12,8 +13,9 @@ import pytest
 
 from ecslab.cli import _maybe_traceback
 from ecslab.cli.state import CliState
-from ecslab.errors import AwsError
-from ecslab.ui import MASK, UI
+from ecslab.core.environment import Environment
+from ecslab.core.errors import AwsError
+from ecslab.core.ui import MASK, UI
 from tests.hostile.conftest import Result
 
 # Characters JSON, XML, repr and URLs all escape differently.
@@ -63,7 +65,7 @@ def test_every_escaped_form_is_masked_everywhere(mode: str, form: str) -> None:
 def test_a_debug_traceback_is_masked(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = CliState(env={"ECSLAB_DB_PASSWORD": PASSWORD})
+    state = CliState(Environment(env={"ECSLAB_DB_PASSWORD": PASSWORD}, stderr=sys.stderr))
     state.set_root_flags(None, {"debug": True})
     try:
         raise ValueError(f"boom {json.dumps(PASSWORD)}")

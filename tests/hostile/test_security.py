@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ecslab.errors import ImageError
-from ecslab.images import git_state
-from ecslab.netaddr import is_loopback_host
-from ecslab.probe import is_loopback
-from ecslab.registry import base_url, fetch_manifest
+from ecslab.core.errors import ImageError
+from ecslab.core.netaddr import is_loopback_host
+from ecslab.engine.registry import base_url, fetch_manifest
+from ecslab.lab.images import git_state
+from ecslab.lab.probe import is_loopback
 from tests.hostile.peers import redirect_pair
 
 
