@@ -97,8 +97,14 @@ class UI:
     # -- secrets ---------------------------------------------------------------------
 
     def register_secret(self, value: str | None) -> None:
-        """Mask `value`, and its escaped forms, in everything shown from now on."""
-        if value:
+        """Mask `value`, and its escaped forms, in everything shown from now on.
+
+        A value shorter than the password minimum is refused before use, never shown, and
+        masking it would reveal it by where the masks land ("********er than 8").
+        """
+        from ecslab.core.config import MIN_PASSWORD_LENGTH
+
+        if value and len(value) >= MIN_PASSWORD_LENGTH:
             self._secrets.update(secret_forms(value))
 
     def _redact(self, text: str) -> str:

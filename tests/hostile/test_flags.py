@@ -102,6 +102,7 @@ def test_an_unknown_profile_is_a_usage_error(ecslab: Callable[..., Result], fake
     ("password", "expected"),
     [
         ("short12", "shorter than 8"),
+        ("short", "is shorter than 8 characters"),
         ("ecslab-dev", "appears in the setting"),
         ("microsite", "db_name"),
     ],
