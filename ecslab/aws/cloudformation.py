@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ecslab.aws.session import aws_errors, error_code, error_message
-from ecslab.core.errors import AwsError
+from ecslab.aws.session import Transient, aws_errors, error_code, error_message
 
 if TYPE_CHECKING:
     from ecslab.aws.session import Aws
@@ -119,7 +118,7 @@ _THROTTLING = frozenset(
 )
 
 
-class Throttled(AwsError):
+class Throttled(Transient):
     """AWS still throttled a call after botocore's own retries; the caller may try later."""
 
 

@@ -48,7 +48,7 @@ class Iam:
                 while True:
                     page = self._client.list_roles(**kwargs)
                     if page["Roles"]:
-                        return str(page["Roles"][0]["Arn"])
+                        return canonical_role_arn(str(page["Roles"][0]["Arn"]))
                     if not page.get("IsTruncated"):
                         return None
                     kwargs["Marker"] = page["Marker"]
@@ -71,6 +71,12 @@ class Iam:
                     raise _denied("iam:CreateServiceLinkedRole", "create", service, exc) from exc
                 raise
         return True
+
+
+def canonical_role_arn(arn: str) -> str:
+    """The ARN with the role name AWS documents: moto spells it AWSServiceRoleForecs."""
+    path, _, name = arn.rpartition("/")
+    return f"{path}/{ECS_ROLE_NAME}" if name.lower() == ECS_ROLE_NAME.lower() else arn
 
 
 def _already_exists(exc: Exception) -> bool:

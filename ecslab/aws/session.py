@@ -1,15 +1,20 @@
 """One boto3 session per invocation, its clients cached, and botocore errors translated.
 
 `Aws.client(name)` gives a client with adaptive retries (throttling must not fail a
-deploy) and the configured endpoint. `aws_errors()` turns the failures every AWS call can
-meet (no credentials, unknown profile, unreachable endpoint, access denied, any other
-ClientError) into ecslab's own errors with a hint. Service modules call AWS inside it so
+deploy) and the configured endpoint. Every call is bounded: a short read timeout and a
+few attempts, so an endpoint that accepts and never answers costs seconds, not minutes,
+and a poll loop can treat it as "no answer this round" (`Transient`) until its own
+timeout fires. An answer that is not AWS's (an HTML page from a proxy or captive portal)
+is refused before botocore parses it, with a one-line summary and never the body.
+`aws_errors()` turns the failures every AWS call can meet (no credentials, unknown
+profile, unreachable endpoint, access denied, any other ClientError) into ecslab's own
+errors with a hint. Service modules call AWS inside it so
 that botocore's exceptions never leak past them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -31,7 +36,14 @@ if TYPE_CHECKING:
     from ecslab.core.config import Config
 
 USER_AGENT = "ecslab"
-MAX_ATTEMPTS = 10
+# Attempts per call, the first included. Throttling is absorbed by adaptive mode's
+# client-side rate limiting and by the poll loops; more attempts only stretch a hang.
+MAX_ATTEMPTS = 4
+CONNECT_TIMEOUT = 5.0
+# AWS's control-plane APIs answer in well under a second; 20 s is generous.
+READ_TIMEOUT = 20.0
+# GetCallerIdentity is the first call and the cheapest: a slow answer means a wrong endpoint.
+PREFLIGHT_READ_TIMEOUT = 8.0
 
 
 class Aws:
@@ -43,9 +55,17 @@ class Aws:
     """
 
     def __init__(
-        self, config: Config, session: boto3.Session | None = None, *, preflight: bool = True
+        self,
+        config: Config,
+        session: boto3.Session | None = None,
+        *,
+        preflight: bool = True,
+        read_timeout: float = READ_TIMEOUT,
+        attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self._config = config
+        self._read_timeout = read_timeout
+        self._attempts = attempts
         self._session = session
         self._clients: dict[str, Any] = {}
         self._identity: dict[str, str] | None = None if preflight else {}
@@ -129,20 +149,20 @@ class Aws:
         """A cached boto3 client for `service`, with adaptive retries."""
         if service not in self._clients:
             self.identity()
-            self._clients[service] = self._make_client(service, MAX_ATTEMPTS, "adaptive")
+            self._clients[service] = self._make_client(service, self._attempts, "adaptive")
         return self._clients[service]
 
     def identity(self) -> dict[str, str]:
         """Account and ARN of the caller; checked once, failing fast."""
         if self._identity is None:
-            sts = self._make_client("sts", 1, "standard", connect_timeout=5)
+            sts = self._make_client("sts", 1, "standard", PREFLIGHT_READ_TIMEOUT)
             with aws_errors("check your AWS credentials"):
                 answer = sts.get_caller_identity()
             self._identity = {"account": answer["Account"], "arn": answer["Arn"]}
         return self._identity
 
     def _make_client(
-        self, service: str, attempts: int, mode: str, connect_timeout: int = 10
+        self, service: str, attempts: int, mode: str, read_timeout: float | None = None
     ) -> Any:
         from botocore.config import Config as BotoConfig
 
@@ -150,16 +170,62 @@ class Aws:
         config = BotoConfig(
             retries=retries,
             user_agent_extra=USER_AGENT,
-            connect_timeout=connect_timeout,
-            read_timeout=60,
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=min(read_timeout or self._read_timeout, self._read_timeout),
         )
         with aws_errors():
-            return self.session.client(
+            client = self.session.client(
                 service,  # type: ignore[call-overload]
                 region_name=self.region,
                 endpoint_url=self._config.endpoint_url,
                 config=config,
             )
+        client.meta.events.register("before-parse", refuse_non_aws_answer)
+        return client
+
+
+class Transient(AwsError):
+    """No usable answer this time (throttled, timed out); a poll loop may try again."""
+
+
+class NotAwsAnswer(AwsError):
+    """The endpoint answered, but not as AWS does (HTML, a proxy's page)."""
+
+
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<title")
+
+
+def refuse_non_aws_answer(response_dict: Mapping[str, Any], **kwargs: Any) -> None:
+    """botocore's before-parse hook: refuse an answer no AWS API gives, in one line.
+
+    Decided by the body, not the content type: some emulators label JSON as text/html.
+    """
+    headers = response_dict.get("headers") or {}
+    content_type = str(headers.get("content-type", "")).split(";")[0].strip().lower()
+    body = response_dict.get("body")
+    head = bytes(body[:512]) if isinstance(body, bytes | bytearray) else b""
+    if not head.lstrip()[:15].lower().startswith(_HTML_STARTS):
+        return
+    status = response_dict.get("status_code", "?")
+    operation = getattr(kwargs.get("operation_model"), "name", "an AWS call")
+    raise NotAwsAnswer(
+        f"the endpoint answered {operation} with HTTP {status} "
+        f"{content_type or 'without a content type'}{_html_title(head)}, not an AWS API answer",
+        "check --endpoint-url / AWS_ENDPOINT_URL and any proxy (HTTPS_PROXY) between you and "
+        "AWS; a captive portal or a web server answers like this",
+    )
+
+
+def _html_title(head: bytes) -> str:
+    import re
+
+    from ecslab.core.inputs import shown
+
+    match = re.search(rb"<title[^>]*>([^<]{1,200})", head, re.IGNORECASE)
+    if match is None:
+        return ""
+    title = " ".join(match[1].decode("utf-8", errors="replace").split())[:80]
+    return f' ("{shown(title)}")'
 
 
 def make_session(config: Config) -> boto3.Session:
@@ -215,6 +281,12 @@ def aws_errors(action: str | None = None) -> Iterator[None]:
             "run `aws configure` or `aws sso login`, or set AWS_PROFILE, "
             "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
         ) from exc
+    except bx.ReadTimeoutError as exc:
+        url = getattr(exc, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
+        raise Transient(
+            f"{url} accepted the connection but did not answer in time",
+            "check --endpoint-url / AWS_ENDPOINT_URL, your network or proxy, and try again",
+        ) from exc
     except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError) as exc:
         url = getattr(exc, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
         raise AwsError(
@@ -231,12 +303,20 @@ def aws_errors(action: str | None = None) -> Iterator[None]:
     except bx.ClientError as exc:
         raise _client_error(exc, action) from exc
     except bx.BotoCoreError as exc:
-        raise AwsError(f"AWS call failed: {exc}") from exc
+        raise AwsError(f"AWS call failed: {_one_line(str(exc))}") from exc
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """An AWS message on one line, capped: a body quoted in an error can be anything."""
+    from ecslab.core.inputs import shown
+
+    flat = " ".join(text.split())
+    return shown(flat if len(flat) <= limit else flat[: limit - 1] + "…")
 
 
 def _client_error(exc: Exception, action: str | None) -> AwsError:
     code = error_code(exc)
-    message = error_message(exc)
+    message = _one_line(error_message(exc))
     operation = getattr(exc, "operation_name", "an AWS call")
     doing = f" to {action}" if action else ""
     if code in _ACCESS_DENIED:

@@ -6,10 +6,14 @@ raise `EcslabError`s and never call `sys.exit` themselves.
 
 from __future__ import annotations
 
+import json
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import click
 
@@ -126,7 +130,14 @@ class LabGroup(click.Group):
     "PostgreSQL is the database. Started on first use (see `ecslab sandbox`). "
     "Env: ECSLAB_SANDBOX.",
 )
-@click.version_option(__version__, "--version", prog_name="ecslab")
+@click.option(
+    "--version",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, _param, value: _show_version(ctx, value),
+    help="Show the version and exit (a JSON object with -o json).",
+)
 @click.pass_context
 def cli(ctx: click.Context, /, config_path: str | None, **flags: object) -> None:
     """Deploy a containerised backend on AWS ECS Fargate, step by step.
@@ -149,6 +160,42 @@ def cli(ctx: click.Context, /, config_path: str | None, **flags: object) -> None
     """
     state = ctx.ensure_object(CliState)
     state.set_root_flags(config_path, flags)
+
+
+def _show_version(ctx: click.Context, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    state = ctx.find_object(CliState)
+    argv = state.argv if state is not None else ()
+    env = state.env if state is not None else {}
+    if _wants_json(argv, env.get("ECSLAB_OUTPUT", "")):
+        click.echo(
+            json.dumps(
+                {
+                    "event": "summary",
+                    "status": "ok",
+                    "message": f"ecslab {__version__}",
+                    "version": __version__,
+                }
+            )
+        )
+    else:
+        click.echo(f"ecslab, version {__version__}")
+    ctx.exit(0)
+
+
+def _wants_json(argv: Sequence[str], env_output: str) -> bool:
+    """The last -o / --output among the arguments (else ECSLAB_OUTPUT) says json."""
+    value = env_output
+    tokens = iter(argv)
+    for token in tokens:
+        if token in ("-o", "--output"):
+            value = next(tokens, "")
+        elif token.startswith("--output="):
+            value = token.split("=", 1)[1]
+        elif token.startswith("-o") and not token.startswith("--"):
+            value = token[2:]
+    return value == "json"
 
 
 def _register() -> None:
@@ -182,11 +229,49 @@ def run(argv: Sequence[str] | None = None, environment: Environment | None = Non
 
     `environment` is everything taken from the process (variables, streams, folder,
     clocks); tests pass their own, as httpie's `main(args, env)` takes its Environment.
+    SIGTERM (a CI job cancelled, `kill`, a container stopped) is handled like Ctrl-C:
+    the same message and resume hint, then exit 143 (128 + 15) instead of 130.
     """
     environment = environment or Environment.of_process()
     state = CliState(environment)
+    state.argv = tuple(argv if argv is not None else sys.argv[1:])
+    terminated = _on_sigterm()
     try:
-        with _streams(environment):
+        code = _run(state, argv)
+    finally:
+        terminated.restore()
+    return ExitCode.TERMINATED if terminated.fired and code == ExitCode.INTERRUPTED else code
+
+
+class _SigtermHandler:
+    """Turns SIGTERM into KeyboardInterrupt while ecslab runs; remembers that it fired."""
+
+    def __init__(self) -> None:
+        self.fired = False
+        self._previous: Any = None
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, _signum: int, _frame: object) -> None:
+        self.fired = True
+        raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
+def _on_sigterm() -> _SigtermHandler:
+    handler = _SigtermHandler()
+    handler.install()
+    return handler
+
+
+def _run(state: CliState, argv: Sequence[str] | None) -> int:
+    try:
+        with _streams(state.environment):
             result = cli.main(
                 args=list(argv) if argv is not None else None,
                 prog_name="ecslab",
@@ -244,4 +329,5 @@ def _click_error(state: CliState, exc: click.ClickException) -> int:
 
 def _maybe_traceback(state: CliState) -> None:
     if state.debug_requested() or state.environment.env.get("ECSLAB_DEBUG") in ("1", "true", "yes"):
-        traceback.print_exc(file=state.environment.stderr)
+        # Through the UI's masking: an exception's text may quote the password.
+        state.environment.stderr.write(state.fallback_ui().redact(traceback.format_exc()))

@@ -23,9 +23,22 @@ def config(app: App) -> None:
     Example:
       ECSLAB_ENVIRONMENT=prod ecslab config
     """
+    json_mode = app.ui.mode == "json"
     rows = [
-        (key, "" if value is None else value, source, SETTINGS_BY_KEY[key].env)
+        (
+            key,
+            _shown(value, SETTINGS_BY_KEY[key].unset, json_mode),
+            source,
+            SETTINGS_BY_KEY[key].env,
+        )
         for key, value, source in app.config.public_items()
     ]
     app.ui.table("Settings", ("setting", "value", "from", "env var"), rows)
     app.ui.summary("ok", f"stack {app.config.names.stack}", stack=app.config.names.stack)
+
+
+def _shown(value: object, unset: str, json_mode: bool) -> object:
+    """An unset value as what it means ("(the profile's)"); null in JSON."""
+    if value is None or value == "":
+        return None if json_mode else f"({unset or 'not set'})"
+    return value

@@ -7,6 +7,7 @@ join the root flags in the one precedence order of `ecslab.core.config.resolve`.
 from __future__ import annotations
 
 import functools
+import shlex
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -32,6 +33,8 @@ class CliState:
         self.app: App | None = None
         # `ecslab sandbox ...` manages the sandbox itself: no auto-start, no overlay
         self.overlay_sandbox = True
+        # the command line as typed (for `--version -o json`, which click parses early)
+        self.argv: tuple[str, ...] = ()
 
     def set_root_flags(self, config_path: str | None, flags: Mapping[str, object]) -> None:
         self.config_path = config_path
@@ -48,13 +51,33 @@ class CliState:
         flags = {**self.root_flags, **{k: v for k, v in command_flags.items() if v is not None}}
         config = resolve(flags, self.env, self.config_path, flag_names=self.flag_names)
         ui = self._ui(config.output, no_color=config.no_color, debug=config.debug, yes=config.yes)
-        self.app = App(config=config, ui=ui, clock=self.environment.clock, cwd=self.environment.cwd)
+        given = self._given_flags(command_flags)
+        self.app = App(
+            config=config,
+            ui=ui,
+            clock=self.environment.clock,
+            cwd=self.environment.cwd,
+            given_flags=given,
+        )
         if config.sandbox and self.overlay_sandbox:
             self.app = self._sandbox_app(flags, self.app)
             config = self.app.config
         if config.db_password is not None:
             ui.register_secret(config.db_password.reveal())
         return self.app
+
+    def _given_flags(
+        self, command_flags: Mapping[str, object]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The setting flags typed before and after the command, ready to repeat."""
+        before = ["--config", shlex.quote(self.config_path)] if self.config_path else []
+        for key, value in self.root_flags.items():
+            before += _flag_tokens(SETTINGS_BY_KEY[key].flag, value)
+        after: list[str] = []
+        for key, value in command_flags.items():
+            if key in _RESUMABLE:
+                after += _flag_tokens(self.flag_names.get(key, SETTINGS_BY_KEY[key].flag), value)
+        return tuple(before), tuple(after)
 
     def _sandbox_app(self, flags: Mapping[str, object], app: App) -> App:
         """The App for `--sandbox`: see ecslab/compose/sandbox_mode.py."""
@@ -73,6 +96,7 @@ class CliState:
             cwd=app.cwd,
             aws_factory=mode.aws_factory,
             docker_factory=mode.docker_factory,
+            given_flags=app.given_flags,
         )
 
     def fallback_ui(self) -> UI:
@@ -80,7 +104,10 @@ class CliState:
         if self.app is not None:
             return self.app.ui
         output = self.root_flags.get("output") or self.env.get("ECSLAB_OUTPUT") or "text"
-        return self._ui(str(output), no_color=True)
+        ui = self._ui(str(output), no_color=True)
+        # Config failed before the password was known: mask the one in the environment.
+        ui.register_secret(self.env.get("ECSLAB_DB_PASSWORD"))
+        return ui
 
     def _ui(self, output: str, *, no_color: bool, debug: bool = False, yes: bool = False) -> UI:
         environment = self.environment
@@ -99,6 +126,34 @@ class CliState:
         if self.app is not None:
             return self.app.config.debug
         return bool(self.root_flags.get("debug"))
+
+
+# Command flags the deploy steps (`run-all`, `step NAME`) accept, so a resume hint may
+# repeat them; `--verify-url` belongs to `verify` alone.
+_RESUMABLE = frozenset(
+    (
+        "fargate_cpu",
+        "fargate_memory",
+        "image_tag",
+        "db_host",
+        "db_user",
+        "db_name",
+        "vpc_id",
+        "subnet_ids",
+        "platform",
+        "registry",
+        "template",
+        "timeout",
+    )
+)
+
+
+def _flag_tokens(flag: str, value: object) -> list[str]:
+    if value is None or value is False:
+        return []
+    if value is True:
+        return [flag]
+    return [flag, shlex.quote(str(value))]
 
 
 def with_app(func: F) -> F:

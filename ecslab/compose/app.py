@@ -48,6 +48,9 @@ class App:
     aws_factory: Callable[[Config], Aws] = _default_aws
     docker_factory: Callable[[], docker.DockerClient] = _default_docker
     cwd: Path = field(default_factory=Path.cwd)
+    # The flags the user typed, as (before the command, after it): hints that name a
+    # command to run again repeat them, so it acts on the same stack with the same values.
+    given_flags: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     _aws: Aws | None = None
     _docker: docker.DockerClient | None = None
     _db_password: str | None = None
@@ -76,6 +79,11 @@ class App:
             )
             if not value:
                 raise UsageError("the database password is empty", f"set {DB_PASSWORD_ENV}")
+            from ecslab.core.config import password_problem
+
+            problem = password_problem(value, self.config)
+            if problem:
+                raise UsageError(f"the database password {problem}", f"set {DB_PASSWORD_ENV}")
             self.ui.register_secret(value)
             self._db_password = value
         return self._db_password
@@ -86,6 +94,11 @@ class App:
         value: T = self._remembered[key]
         return value
 
+    def command_line(self, command: str) -> str:
+        """`ecslab ... COMMAND ...` with the user's own flags, for "run this to resume"."""
+        before, after = self.given_flags
+        return " ".join(("ecslab", *before, command, *after))
+
     def template_path(self) -> Path:
         return self._project_file(self.config.template, TEMPLATE_RELPATH, "template")
 
@@ -95,10 +108,21 @@ class App:
     def _project_file(self, configured: str | None, relpath: Path, key: str) -> Path:
         """A configured path, else the one in the current folder, else the checkout's."""
         if configured:
+            from ecslab.core.inputs import shown
+
             path = Path(os.path.expanduser(configured))
             path = path if path.is_absolute() else self.cwd / path
-            if not path.exists():
-                raise UsageError(f"{key} {path} (from {self.config.source_of(key)}) does not exist")
+            try:
+                exists = path.exists()
+            except OSError as exc:  # a name too long, a loop of links
+                raise UsageError(
+                    f"{key} {shown(str(path))} (from {self.config.source_of(key)}) cannot be "
+                    f"used: {exc.strerror}"
+                ) from None
+            if not exists:
+                raise UsageError(
+                    f"{key} {shown(str(path))} (from {self.config.source_of(key)}) does not exist"
+                )
             return path
         for base in (self.cwd, CHECKOUT):
             if (base / relpath).exists():

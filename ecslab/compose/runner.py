@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ecslab.core.errors import EcslabError
+from ecslab.lab.stack_lock import stack_lock
 from ecslab.steps import StepInfo, load_step
 from ecslab.steps.base import Assessment, Outcome, StepResult
 
@@ -27,6 +28,17 @@ def run_steps(app: App, steps: Sequence[StepInfo], *, dry_run: bool = False) -> 
     loaded = [(info, load_step(info, app)) for info in steps]
     for _, step in loaded:
         step.validate()
+    if dry_run or all(info.read_only for info in steps):
+        return _run_all(app, loaded, dry_run=dry_run)
+    # A run that may change the stack holds its lock from the first assessment on.
+    command = "run-all" if len(steps) > 1 else f"step {steps[0].name}"
+    with stack_lock(app, app.config.names.stack, app.command_line(command)):
+        return _run_all(app, loaded, dry_run=dry_run)
+
+
+def _run_all(
+    app: App, loaded: Sequence[tuple[StepInfo, Step]], *, dry_run: bool
+) -> list[StepResult]:
     return [
         _run_one(app, number, info, step, dry_run=dry_run)
         for number, (info, step) in enumerate(loaded, start=1)

@@ -142,9 +142,9 @@ def _parse_int(raw: object) -> int:
         raise ValueError("expected a whole number")
     if isinstance(raw, int):
         return raw
-    if isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
+    if isinstance(raw, str) and re.fullmatch(r"\s*-?\d{1,9}\s*", raw):
         return int(raw)
-    raise ValueError("expected a whole number")
+    raise ValueError("expected a whole number (at most 9 digits)")
 
 
 def _parse_str(raw: object) -> str:
@@ -163,16 +163,23 @@ def _parse_list(raw: object) -> tuple[str, ...]:
     raise ValueError("expected a list of text values (or a comma-separated string)")
 
 
+MAX_TIMEOUT_SECONDS = 24 * 3600
+
+
 def parse_duration(raw: object) -> int:
-    """Seconds from 90, "90", "90s", "10m" or "1h"."""
+    """Seconds from 90, "90", "90s", "10m" or "1h"; at most a day."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         value = raw
-    elif isinstance(raw, str) and (match := re.fullmatch(r"\s*(\d+)\s*([smh]?)\s*", raw)):
+    elif isinstance(raw, str) and (match := re.fullmatch(r"\s*(\d{1,9})\s*([smh]?)\s*", raw)):
         value = int(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
     else:
         raise ValueError("expected a duration such as 90s, 10m or 1h")
     if value <= 0:
         raise ValueError("expected a duration above zero, such as 90s, 10m or 1h")
+    if value > MAX_TIMEOUT_SECONDS:
+        # Nothing ecslab waits for takes a day without progress; a huge value overflows
+        # the clocks and sleeps it reaches.
+        raise ValueError("expected a duration of at most 24h")
     return value
 
 
@@ -199,6 +206,8 @@ class Setting:
     help: str
     aws_env: tuple[str, ...] = ()
     in_file: bool = True
+    # What an unset value means, for `ecslab config` (settings whose default is not a value)
+    unset: str = ""
 
     @property
     def env(self) -> str:
@@ -210,9 +219,17 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("profile", "str", "AWS named profile", aws_env=("AWS_PROFILE",)),
-    Setting("region", "str", "AWS region", aws_env=("AWS_REGION", "AWS_DEFAULT_REGION")),
-    Setting("endpoint_url", "str", "AWS endpoint URL", aws_env=("AWS_ENDPOINT_URL",)),
+    Setting(
+        "profile", "str", "AWS named profile", aws_env=("AWS_PROFILE",), unset="boto3's default"
+    ),
+    Setting(
+        "region",
+        "str",
+        "AWS region",
+        aws_env=("AWS_REGION", "AWS_DEFAULT_REGION"),
+        unset="the profile's",
+    ),
+    Setting("endpoint_url", "str", "AWS endpoint URL", aws_env=("AWS_ENDPOINT_URL",), unset="AWS"),
     Setting("project_name", "str", "project name, first part of every AWS name"),
     Setting("environment", "str", "environment name, second part of every AWS name"),
     Setting("output", "str", "text or json"),
@@ -222,22 +239,61 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("container_port", "int", "port the microsite listens on"),
     Setting("fargate_cpu", "int", "task CPU units"),
     Setting("fargate_memory", "int", "task memory in MiB"),
-    Setting("db_host", "str", "database host the tasks connect to"),
+    Setting(
+        "db_host",
+        "str",
+        "database host the tasks connect to",
+        unset="not set: required for deploy-service",
+    ),
     Setting("db_port", "int", "database port"),
     Setting("db_name", "str", "database name"),
     Setting("db_user", "str", "database user"),
-    Setting("db_password", "secret", "database password (env var or file only, never a flag)"),
-    Setting("vpc_id", "str", "VPC for the load balancer and tasks"),
-    Setting("subnet_ids", "list", "subnets (two or more, in different AZs)"),
-    Setting("image_tag", "str", "image tag to build, push and deploy"),
+    Setting(
+        "db_password",
+        "secret",
+        "database password (env var or file only, never a flag)",
+        unset="asked on a terminal",
+    ),
+    Setting(
+        "vpc_id", "str", "VPC for the load balancer and tasks", unset="the account's default VPC"
+    ),
+    Setting(
+        "subnet_ids",
+        "list",
+        "subnets (two or more, in different AZs)",
+        unset="two subnets of the VPC",
+    ),
+    Setting(
+        "image_tag",
+        "str",
+        "image tag to build, push and deploy",
+        unset="git short SHA of the microsite",
+    ),
     Setting("platform", "str", "image platform"),
-    Setting("registry", "str", "registry address that stands in for ECR's"),
-    Setting("base_image", "str", "BASE_IMAGE build arg of the microsite [default: Dockerfile's]"),
+    Setting("registry", "str", "registry address that stands in for ECR's", unset="ECR's"),
+    Setting(
+        "base_image",
+        "str",
+        "BASE_IMAGE build arg of the microsite [default: Dockerfile's]",
+        unset="the Dockerfile's",
+    ),
     Setting("push_latest", "bool", "also tag and push the image as latest"),
-    Setting("template", "str", "path of the CloudFormation template"),
-    Setting("microsite_dir", "str", "folder of the microsite to build"),
-    Setting("timeout", "duration", "how long to wait without progress (90s, 10m, 1h)"),
-    Setting("verify_url", "str", "URL verify probes instead of the load balancer's (sandbox)"),
+    Setting(
+        "template", "str", "path of the CloudFormation template", unset="templates/worshop-ecs.yaml"
+    ),
+    Setting("microsite_dir", "str", "folder of the microsite to build", unset="microsite/"),
+    Setting(
+        "timeout",
+        "duration",
+        "how long to wait without progress (90s, 10m, 1h)",
+        unset="30m for deploys, 10m for verify",
+    ),
+    Setting(
+        "verify_url",
+        "str",
+        "URL verify probes instead of the load balancer's (sandbox)",
+        unset="the stack's LoadBalancerUrl",
+    ),
     Setting("deployment_max_percent", "int", "ECS deployment maximum percent"),
     Setting("deployment_min_healthy_percent", "int", "ECS deployment minimum healthy percent"),
     Setting("sandbox", "bool", "run the lab in the local sandbox instead of AWS"),
@@ -256,47 +312,107 @@ class FileValue:
 
 
 def read_config_file(path: Path) -> dict[str, FileValue]:
-    """Read `ecslab.yaml`: a flat mapping of setting keys; errors name file, line and key."""
+    """Read `ecslab.yaml`: a flat mapping of setting keys; errors name file, line and key.
+
+    Bounded and strict (see ecslab/inputs.py): size cap, UTF-8, no tags, no aliases,
+    no key twice. A value is a scalar or a list of scalars; messages never quote a line.
+    """
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(
-            f"config file {path} does not exist",
-            "create it, or leave out --config to use ./ecslab.yaml when present",
-        ) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    from ecslab.core.inputs import CONFIG_MAX_BYTES, CONFIG_MAX_DEPTH, check_yaml, read_text
+
+    what = "config file"
+    text = read_text(
+        path,
+        what,
+        CONFIG_MAX_BYTES,
+        "create it, or leave out --config to use ./ecslab.yaml when present",
+    )
+    check_yaml(text, path, what, max_depth=CONFIG_MAX_DEPTH, allow_tags=False)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+        from ecslab.core.inputs import yaml_error
+
+        raise yaml_error(exc, path, what) from None
     if root is None:
         return {}
     if not isinstance(root, yaml.MappingNode):
         raise ConfigError(
-            f"{path}:{root.start_mark.line + 1}: expected a mapping of settings (key: value lines)"
+            f"{_where(path, root)}: expected a mapping of settings (key: value lines)"
         )
-    loader = yaml.SafeLoader("")
+    _refuse_duplicates(path, root)
     values: dict[str, FileValue] = {}
     for key_node, value_node in root.value:
-        line = key_node.start_mark.line + 1
-        key = str(key_node.value).replace("-", "_")
-        setting = SETTINGS_BY_KEY.get(key)
-        if setting is None or not setting.in_file:
-            known = ", ".join(s.key for s in SETTINGS if s.in_file)
-            raise ConfigError(
-                f"{path}:{line}: unknown key '{key_node.value}'",
-                f"known keys: {known}",
-                key=str(key_node.value),
-                source=str(path),
-            )
-        values[key] = FileValue(loader.construct_object(value_node, deep=True), line)
+        key = _file_key(path, key_node)
+        values[key] = FileValue(_file_value(path, key, value_node), key_node.start_mark.line + 1)
     return values
+
+
+def _where(path: Path, node: Any) -> str:
+    from ecslab.core.inputs import shown
+
+    return f"{shown(str(path))}:{node.start_mark.line + 1}"
+
+
+def _refuse_duplicates(path: Path, root: Any) -> None:
+    from ecslab.core.inputs import duplicate_key, shown
+
+    twice = duplicate_key(root)
+    if twice is not None:
+        key, first, second = twice
+        raise ConfigError(
+            f"{shown(str(path))}: key '{shown(key)}' is given twice, on lines {first} and {second}",
+            "keep one of them",
+            key=key,
+            source=str(path),
+        )
+
+
+def _file_key(path: Path, key_node: Any) -> str:
+    import yaml
+
+    from ecslab.core.inputs import shown
+
+    raw = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+    key = raw.replace("-", "_")
+    setting = SETTINGS_BY_KEY.get(key)
+    if setting is None or not setting.in_file:
+        known = ", ".join(s.key for s in SETTINGS if s.in_file)
+        raise ConfigError(
+            f"{_where(path, key_node)}: unknown key '{shown(raw)}'",
+            f"known keys: {known}",
+            key=shown(raw),
+            source=str(path),
+        )
+    return key
+
+
+def _file_value(path: Path, key: str, node: Any) -> object:
+    """A scalar, or a list of scalars, as SafeLoader reads it."""
+    import yaml
+
+    loader = yaml.SafeLoader("")
+    if isinstance(node, yaml.SequenceNode) and all(
+        isinstance(item, yaml.ScalarNode) for item in node.value
+    ):
+        return [loader.construct_object(item) for item in node.value]
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            return loader.construct_object(node)
+        except yaml.YAMLError:
+            raise ConfigError(
+                f"{_where(path, node)}: the value of {key} cannot be read",
+                "give a plain value",
+                key=key,
+                source=str(path),
+            ) from None
+    raise ConfigError(
+        f"{_where(path, node)}: {key} must be a single value (or a list, for subnet_ids), "
+        "not a mapping",
+        key=key,
+        source=str(path),
+    )
 
 
 # --- resolution ---------------------------------------------------------------------
@@ -381,17 +497,21 @@ def _config_file_path(config_path: str | None, env: Mapping[str, str], cwd: Path
 
 
 def _show(raw: object, setting: Setting) -> str:
-    return "a hidden value" if setting.kind == "secret" else repr(raw)
+    from ecslab.core.inputs import shown
+
+    return "a hidden value" if setting.kind == "secret" else shown(repr(raw))
 
 
 # --- validation ---------------------------------------------------------------------
 
 
 def _fail(config: Config, key: str, message: str, hint: str | None = None) -> ConfigError:
+    from ecslab.core.inputs import shown
+
     value = getattr(config, key)
-    shown = ",".join(value) if isinstance(value, tuple) else value
+    text = ",".join(value) if isinstance(value, tuple) else str(value)
     return ConfigError(
-        f"{key} '{shown}' (from {config.source_of(key)}) {message}",
+        f"{key} '{shown(text)}' (from {config.source_of(key)}) {message}",
         hint,
         key=key,
         source=config.source_of(key),
@@ -401,6 +521,7 @@ def _fail(config: Config, key: str, message: str, hint: str | None = None) -> Co
 def validate(config: Config) -> None:
     """Check every value; raise ConfigError naming the value and what is allowed."""
     for check in (
+        _check_text,
         _check_names,
         _check_region,
         _check_output,
@@ -409,6 +530,8 @@ def validate(config: Config) -> None:
         _check_deployment,
         _check_misc,
         _check_verify_url,
+        _check_addresses,
+        _check_password,
     ):
         check(config)
 
@@ -456,8 +579,6 @@ def _check_output(config: Config) -> None:
         raise _fail(config, "output", "is not valid: use text or json")
     if config.platform not in PLATFORMS:
         raise _fail(config, "platform", f"is not valid: use one of {', '.join(PLATFORMS)}")
-    if config.endpoint_url is not None and not re.match(r"^https?://", config.endpoint_url):
-        raise _fail(config, "endpoint_url", "is not a URL", "for example: http://127.0.0.1:5000")
 
 
 def _check_ports(config: Config) -> None:
@@ -514,7 +635,7 @@ def _check_misc(config: Config) -> None:
     for subnet in config.subnet_ids:
         if not re.fullmatch(r"subnet-[0-9a-f]{8,17}", subnet):
             raise ConfigError(
-                f"subnet_ids (from {config.source_of('subnet_ids')}): '{subnet}' is not a "
+                f"subnet_ids (from {config.source_of('subnet_ids')}): '{_shown(subnet)}' is not a "
                 "subnet id",
                 "for example: subnet-0a1b2c3d",
                 key="subnet_ids",
@@ -527,12 +648,149 @@ def _check_misc(config: Config) -> None:
         )
 
 
-# --- verify_url (added for `ecslab verify`) ------------------------------------------
+# --- addresses, tags and secrets --------------------------------------------------
+
+
+def _shown(value: str) -> str:
+    from ecslab.core.inputs import shown
+
+    return shown(value)
+
+
+def _check_text(config: Config) -> None:
+    """No setting holds control characters (a newline in a host, ESC in a name)."""
+    from ecslab.core.inputs import has_control
+
+    for f in fields(config):
+        value = getattr(config, f.name)
+        texts = value if isinstance(value, tuple) else (value,)
+        if f.name != "sources" and any(isinstance(t, str) and has_control(t) for t in texts):
+            raise _fail(
+                config,
+                f.name,
+                "contains control characters (shown escaped)",
+                "remove them: a line break or escape byte is never part of a valid value",
+            )
 
 
 def _check_verify_url(config: Config) -> None:
-    url = config.verify_url
-    if url is not None and not re.match(r"^https?://[^/\s]+", url):
+    if config.verify_url is not None:
+        problem = url_problem(config.verify_url)
+        if problem:
+            raise _fail(config, "verify_url", problem, "for example: http://127.0.0.1:8080/")
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not an http(s) URL with a host and a valid port, or None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "is not a URL: its port must be a number from 0 to 65535"
+    if parts.scheme not in ("http", "https"):
+        return "is not an http:// or https:// URL"
+    if not parts.hostname:
+        return "is not a URL: it names no host"
+    if re.search(r"\s", url):
+        return "is not a URL: it contains spaces"
+    if port is None and ":" in parts.netloc.rsplit("@", 1)[-1].rsplit("]", 1)[-1]:
+        return "is not a URL: its port is empty"
+    if parts.hostname and host_problem(parts.hostname):
+        return f"is not a URL: {host_problem(parts.hostname)}"
+    return None
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+# Docker's reference grammar: a tag is [\w][\w.-]{0,127}.
+IMAGE_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def host_problem(host: str) -> str | None:
+    """Why `host` is neither a DNS name nor an IP address, or None."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]") if host.startswith("[") else host)
+        return None
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return "the host is not a DNS name or an IP address"
+    return None
+
+
+def registry_problem(registry: str) -> str | None:
+    """Why `registry` is not host[:port] (as Docker names a registry), or None."""
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+)(?::(\d{1,5}))?", registry)
+    if match is None:
+        return "is not a registry address: use host or host:port, without a scheme or path"
+    if match[2] is not None and int(match[2]) > 65535:
+        return "is not a registry address: its port must be a number from 0 to 65535"
+    problem = host_problem(match[1])
+    return f"is not a registry address: {problem}" if problem else None
+
+
+def _check_addresses(config: Config) -> None:
+    if config.endpoint_url is not None:
+        problem = url_problem(config.endpoint_url)
+        if problem:
+            raise _fail(config, "endpoint_url", problem, "for example: http://127.0.0.1:5000")
+    if config.db_host is not None and host_problem(config.db_host):
         raise _fail(
-            config, "verify_url", "is not an http(s) URL", "for example: http://127.0.0.1:8080/"
+            config,
+            "db_host",
+            f"is not valid: {host_problem(config.db_host)}",
+            "for example: mydb.abc123.eu-west-1.rds.amazonaws.com",
         )
+    if config.registry is not None and registry_problem(config.registry):
+        raise _fail(
+            config,
+            "registry",
+            str(registry_problem(config.registry)),
+            "for example: 127.0.0.1:5000",
+        )
+    if config.image_tag is not None and not IMAGE_TAG_RE.fullmatch(config.image_tag):
+        raise _fail(
+            config,
+            "image_tag",
+            "is not a Docker image tag: use up to 128 letters, digits, '_', '.' and '-', "
+            "not starting with '.' or '-'",
+            "for example: v1.2.0 or 3f2a9c1",
+        )
+
+
+MIN_PASSWORD_LENGTH = 8  # RDS's own minimum for a PostgreSQL master password
+
+
+def _check_password(config: Config) -> None:
+    if config.db_password is not None:
+        problem = password_problem(config.db_password.reveal(), config)
+        if problem:
+            raise ConfigError(
+                f"db_password (from {config.source_of('db_password')}) {problem}",
+                "choose a longer password that appears in no other setting",
+                key="db_password",
+                source=config.source_of("db_password"),
+            )
+
+
+def password_problem(password: str, config: Config) -> str | None:
+    """Why `password` cannot be used or masked safely, or None.
+
+    Output masks every occurrence of the password; one that is short, or equal to a word
+    ecslab prints anyway (a project, user or database name), would be revealed by where
+    the mask lands ("stack ********-dev").
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"is shorter than {MIN_PASSWORD_LENGTH} characters (RDS's minimum)"
+    for f in fields(config):
+        value = getattr(config, f.name)
+        texts = value if isinstance(value, tuple) else (value,)
+        if f.name not in ("sources", "db_password") and any(
+            isinstance(text, str) and password in text for text in texts
+        ):
+            return f"appears in the setting {f.name}, so masking it would reveal it"
+    return None

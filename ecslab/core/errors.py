@@ -23,6 +23,7 @@ class ExitCode(IntEnum):
     VERIFY_FAILED = 7  # the backend answered, but not healthy
     VERIFY_TIMEOUT = 8  # no healthy answer before the timeout
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM (128 + 15), handled like Ctrl-C
 
 
 class EcslabError(Exception):

@@ -7,7 +7,10 @@ Three modes, chosen once:
   ``summary`` object, nothing else. Errors are events too.
 
 Every string passes through `_redact`, which masks registered secrets (the database
-password) wherever they might appear: messages, tables, JSON fields, error text.
+password) wherever they might appear: messages, tables, JSON fields, error text; in the
+forms an error may carry them too (JSON-, XML-, repr- or URL-escaped). Text for a
+terminal has its control characters escaped, so a value cannot move the cursor or
+change colours.
 """
 
 from __future__ import annotations
@@ -94,14 +97,25 @@ class UI:
     # -- secrets ---------------------------------------------------------------------
 
     def register_secret(self, value: str | None) -> None:
-        """Mask `value` in everything shown from now on."""
-        if value:
-            self._secrets.add(value)
+        """Mask `value`, and its escaped forms, in everything shown from now on.
+
+        A value shorter than the password minimum is refused before use, never shown, and
+        masking it would reveal it by where the masks land ("********er than 8").
+        """
+        from ecslab.core.config import MIN_PASSWORD_LENGTH
+
+        if value and len(value) >= MIN_PASSWORD_LENGTH:
+            self._secrets.update(secret_forms(value))
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
+        # Longest first: a form that contains another must be masked whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)
         return text
+
+    def redact(self, text: str) -> str:
+        """`text` with every registered secret masked (for text shown outside the UI)."""
+        return self._redact(text)
 
     def _redact_value(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -148,6 +162,7 @@ class UI:
         if self.mode == "json":
             self._emit_json({"event": kind, "message": message, **fields})
             return
+        message = terminal_safe(message)
         if self.mode == "rich":
             from rich.markup import escape
 
@@ -211,8 +226,16 @@ class UI:
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*(self._redact("" if v is None else str(v)) for v in row))
-        self.console.print(table)
+            table.add_row(*(terminal_safe(self._redact("" if v is None else str(v))) for v in row))
+        if self.mode == "rich":
+            self.console.print(table)
+            return
+        # Piped: no padding at the ends of lines.
+        with self.console.capture() as captured:
+            self.console.print(table)
+        lines = captured.get().splitlines()
+        self.out.write("".join(line.rstrip() + "\n" for line in lines))
+        self.out.flush()
 
     def summary(self, status: str, message: str, **fields: Any) -> None:
         """The last thing a command shows. In json mode the final object."""
@@ -225,6 +248,9 @@ class UI:
         """Report a failure: message and hint on stderr, or an error event in json mode."""
         message = self._redact(error.message)
         hint = self._redact(error.hint) if error.hint else None
+        if self.mode != "json":
+            message = terminal_safe(message)
+            hint = terminal_safe(hint) if hint else None
         if self.mode == "json":
             self._emit_json(
                 {
@@ -326,21 +352,17 @@ class Progress:
         self._bars: Any = None
         self._tasks: dict[str, Any] = {}
         self._finished: set[str] = set()
+        self._started: set[str] = set()
 
     def __enter__(self) -> Progress:
         if self._ui.mode == "rich":
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                TextColumn,
-                TransferSpeedColumn,
-            )
+            from rich.progress import BarColumn, TextColumn, TransferSpeedColumn
             from rich.progress import Progress as RichProgress
 
             self._bars = RichProgress(
                 TextColumn("{task.description}"),
                 BarColumn(),
-                DownloadColumn(),
+                TextColumn("{task.fields[sent]}"),
                 TransferSpeedColumn(),
                 console=self._ui.console,
                 transient=False,
@@ -353,29 +375,78 @@ class Progress:
             self._bars.stop()
 
     def update(self, item: str, description: str, done: int, total: int | None) -> None:
-        """Item `item` has `done` of `total` bytes; shown live, or once when it ends."""
+        """Item `item` has `done` of `total` bytes; shown live, or once when it starts.
+
+        Docker's push counter measures the stream it reads, which can outgrow the total it
+        announces (3,072 of 593 bytes): past the total, the total is shown as unknown.
+        Without a terminal nothing claims a size: the step's summary gives the real ones.
+        """
+        if total is not None and done > total:
+            total = None
         if self._bars is not None:
+            sent = f"{done:,}/{total:,} B" if total else f"{done:,} B"
             if item not in self._tasks:
-                self._tasks[item] = self._bars.add_task(description, total=total)
+                self._tasks[item] = self._bars.add_task(description, total=total, sent=sent)
             self._bars.update(
-                self._tasks[item], completed=done, total=total, description=description
+                self._tasks[item], completed=done, total=total, description=description, sent=sent
             )
             return
-        if total and done >= total and item not in self._finished:
-            self._finished.add(item)
-            self._ui.event("progress", f"{description}: {done} bytes", item=item, bytes=done)
+        if item not in self._started:
+            self._started.add(item)
+            self._ui.event("progress", description, item=item)
 
     def finish(self, item: str, description: str) -> None:
         """Item `item` completed (size may be unknown)."""
         if self._bars is not None:
             if item in self._tasks:
                 task = self._tasks[item]
-                total = self._bars.tasks[task].total
-                self._bars.update(task, completed=total, description=description)
+                done = self._bars.tasks[task].completed
+                self._bars.update(
+                    task, total=done, completed=done, description=description, sent=""
+                )
             return
         if item not in self._finished:
             self._finished.add(item)
             self._ui.event("progress", description, item=item)
+
+
+def secret_forms(value: str) -> set[str]:
+    """`value` as it may appear in text: literal, and escaped by JSON, XML, repr or URLs."""
+    import html
+    from urllib.parse import quote, quote_plus
+
+    json_form = json.dumps(value)[1:-1]
+    forms = {
+        value,
+        json_form,
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        json.dumps(json_form)[1:-1],  # JSON inside a JSON string (an error body quoted)
+        html.escape(value, quote=False),
+        html.escape(value, quote=True),
+        html.escape(value, quote=True).replace("&#x27;", "&apos;"),
+        html.escape(value, quote=True).replace("&#x27;", "&#39;"),
+        repr(value)[1:-1],
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+    }
+    return {form for form in forms if form}
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with control characters other than newline and tab shown escaped."""
+    import unicodedata
+
+    if text.isprintable():
+        return text
+    return "".join(
+        char
+        if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf")
+        else f"\\x{ord(char):02x}"
+        if ord(char) < 0x100
+        else f"\\u{ord(char):04x}"
+        for char in text
+    )
 
 
 def _isatty(stream: IO[str]) -> bool:

@@ -50,12 +50,13 @@ class Manifest:
 
 def base_url(registry: str) -> str:
     """http:// for loopback registries (dockerd treats them as insecure), else https://."""
+    from ecslab.core.netaddr import is_loopback_host
+
     if registry.startswith("["):
         host = registry[: registry.find("]") + 1]
     else:
         host = registry.split(":", 1)[0]
-    loopback = host.startswith("127.") or host in ("localhost", "[::1]")
-    return f"{'http' if loopback else 'https'}://{registry}"
+    return f"{'http' if is_loopback_host(host) else 'https'}://{registry}"
 
 
 def fetch_manifest(
@@ -66,7 +67,9 @@ def fetch_manifest(
     request = urllib.request.Request(url, headers={"Accept": ", ".join(MANIFEST_TYPES)})
     if auth is not None:
         token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
+        # Unredirected: urllib copies ordinary headers onto a redirect, to any host; the
+        # token must reach only the registry it was issued for.
+        request.add_unredirected_header("Authorization", f"Basic {token}")
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT_SECONDS) as response:
             body: bytes = response.read()

@@ -53,6 +53,10 @@ class Context(Protocol):
 
     def template_path(self) -> Path: ...
 
+    def command_line(self, command: str) -> str:
+        """`ecslab ... COMMAND ...` with the flags the user typed (for resume hints)."""
+        ...
+
     def remember(self, key: str, compute: Callable[[], T]) -> T:
         """`compute()`'s value, computed once per run under `key` (a fact that cannot
         change while ecslab runs: the loaded template, the derived image tag)."""

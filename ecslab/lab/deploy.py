@@ -43,11 +43,11 @@ from ecslab.aws.cloudformation import (
     NoChanges,
     Stack,
     StackEvent,
-    Throttled,
     failed,
     first_failure,
     in_progress,
 )
+from ecslab.aws.session import Transient
 from ecslab.core.clock import ProgressDeadline
 from ecslab.core.errors import DeployFailed, Interrupted
 
@@ -494,7 +494,7 @@ def _wait_for_change_set(
         while True:
             try:
                 change_set = cfn.describe_change_set(created.change_set_id)
-            except Throttled as exc:
+            except Transient as exc:
                 app.ui.debug_log(f"{exc}; polling again")
             else:
                 if change_set.settled:
@@ -647,7 +647,7 @@ def _poll_until_settled(
         try:
             stack = cfn.describe(stack_id, fresh=True)
             events = cfn.events_since(stack_id, marker)
-        except Throttled as exc:
+        except Transient as exc:
             app.ui.debug_log(f"{exc}; polling again")
         else:
             if events:

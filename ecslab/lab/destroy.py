@@ -14,11 +14,10 @@ from ecslab.aws.cloudformation import CloudFormation, Stack, in_progress
 from ecslab.aws.ecr import Ecr
 from ecslab.core.errors import DeployFailed, Interrupted, NothingToDo
 from ecslab.lab.deploy import delete_blocked, wait_for_stack
+from ecslab.lab.stack_lock import stack_lock
 
 if TYPE_CHECKING:
     from ecslab.lab.context import Context
-
-RESUME = "ecslab destroy"
 
 
 @dataclass
@@ -29,6 +28,11 @@ class Leftovers:
 
 def destroy_all(app: Context) -> None:
     """Ask, then delete stack and repository; NothingToDo when neither exists."""
+    with stack_lock(app, app.config.names.stack, app.command_line("destroy")):
+        _destroy_all(app)
+
+
+def _destroy_all(app: Context) -> None:
     names = app.config.names
     cfn, ecr = app.aws.cloudformation, app.aws.ecr
     stack = cfn.describe(names.stack)
@@ -80,11 +84,25 @@ def _delete_stack(app: Context, cfn: CloudFormation, stack: Stack, result: Lefto
     if in_progress(stack.status):
         app.ui.info(f"stack {stack.name} is {stack.status}: waiting for it to settle first")
         marker = cfn.latest_event_id(stack.stack_id)
-        wait_for_stack(app, cfn, stack.stack_id, marker, stack.name, RESUME, expect_success=False)
+        wait_for_stack(
+            app,
+            cfn,
+            stack.stack_id,
+            marker,
+            stack.name,
+            app.command_line("destroy"),
+            expect_success=False,
+        )
     marker = cfn.latest_event_id(stack.stack_id)
     cfn.delete_stack(stack.stack_id)
     final = wait_for_stack(
-        app, cfn, stack.stack_id, marker, stack.name, RESUME, expect_success=False
+        app,
+        cfn,
+        stack.stack_id,
+        marker,
+        stack.name,
+        app.command_line("destroy"),
+        expect_success=False,
     )
     if final is None or final.status == "DELETE_COMPLETE":
         result.deleted.append(f"stack {stack.name}")
@@ -104,5 +122,5 @@ def _check_nothing_left(app: Context, cfn: CloudFormation, ecr: Ecr, result: Lef
     if result.problems:
         raise DeployFailed(
             "destroy left something behind: " + "; ".join(result.problems),
-            f"fix what is named, then run `{RESUME}` again",
+            f"fix what is named, then run `{app.command_line('destroy')}` again",
         )

@@ -89,11 +89,47 @@ def git_state(path: Path) -> tuple[str, bool] | None:
     if sha is None:
         return None
     # Scoped to the build context: changes elsewhere in the checkout are not in the image.
-    status = _git(path, "status", "--porcelain", "--", ".")
+    status = _git(path, "status", "--porcelain", "--ignore-submodules=all", "--", ".")
     return sha.strip(), bool(status and status.strip())
 
 
+# Config that makes git run a program, switched off: the microsite folder may be someone
+# else's checkout, and its .git/config is theirs (core.fsmonitor runs on `git status`).
+_SAFE_GIT = (
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.untrackedCache=false",
+    "-c",
+    "status.submoduleSummary=false",
+)
+
+
 def _git(path: Path, *args: str) -> str | None:
+    """git in `path` with every program-running setting off; None when it fails."""
+    neutral = [*_SAFE_GIT, *_no_filters(path)]
+    return _run_git(path, *neutral, *args)
+
+
+def _no_filters(path: Path) -> list[str]:
+    """-c overrides emptying each clean/smudge/process filter the config defines.
+
+    `git status` runs a file's clean filter (named in .gitattributes, defined in the
+    config) to compare it with the index; an empty command is no filter at all.
+    """
+    listing = _run_git(
+        path, *_SAFE_GIT, "config", "--get-regexp", r"^filter\..*\.(clean|smudge|process)$"
+    )
+    overrides: list[str] = []
+    for line in (listing or "").splitlines():
+        key = line.split(" ", 1)[0]
+        overrides += ["-c", f"{key}="]
+    return overrides
+
+
+def _run_git(path: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(
             ["git", "-C", str(path), *args],
@@ -127,7 +163,10 @@ def _dockerignore(context: Path) -> list[str]:
     ignore = context / ".dockerignore"
     if not ignore.is_file():
         return []
-    lines = (line.strip() for line in ignore.read_text().splitlines())
+    from ecslab.core.inputs import read_text
+
+    text = read_text(ignore, "the build context's .dockerignore", 256 * 1024)
+    lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
 

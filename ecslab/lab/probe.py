@@ -2,7 +2,9 @@
 
 The probe is a plain GET with the standard library. A loopback URL (the sandbox, tests) is
 always sent straight to it, never through a proxy from the environment; a load balancer's
-URL honours the user's proxy settings like any other client.
+URL honours the user's proxy settings like any other client. The timeout bounds the whole
+request, not each read: a watchdog shuts the socket down at the deadline, so a server
+that sends its headers one byte every few seconds cannot hold verify forever.
 
 What counts as "healthy" is the microsite's answer to `/`: a JSON object with the
 database's server time and a list of items. The microsite's field names live in
@@ -11,8 +13,11 @@ database's server time and a list of items. The microsite's field names live in
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -24,8 +29,6 @@ from typing import Any
 
 PROBE_TIMEOUT = 5.0
 _MAX_BODY = 256 * 1024
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-_LOOPBACK = ("localhost", "::1")
 
 
 class Verdict(StrEnum):
@@ -111,16 +114,85 @@ def probe(
     request = urllib.request.Request(
         url, headers={"Accept": "application/json", "User-Agent": "ecslab-verify"}
     )
-    opener = _DIRECT if is_loopback(url) else urllib.request.build_opener()
+    watchdog = _Watchdog(timeout)
+    handlers: list[urllib.request.BaseHandler] = [
+        _DeadlineHTTPHandler(watchdog),
+        _DeadlineHTTPSHandler(watchdog),
+    ]
+    if is_loopback(url):
+        handlers.append(urllib.request.ProxyHandler({}))
+    opener = urllib.request.build_opener(*handlers)
     started = timer()
     try:
         with opener.open(request, timeout=timeout) as response:
             status, raw = int(response.status), response.read(_MAX_BODY)
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, _read_quietly(exc)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return ProbeResult(url, Verdict.NO_ANSWER, None, timer() - started, _network_reason(exc))
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        reason = _too_slow(timeout) if watchdog.fired else _network_reason(exc)
+        return ProbeResult(url, Verdict.NO_ANSWER, None, timer() - started, reason)
+    finally:
+        watchdog.cancel()
+    if watchdog.fired:
+        return ProbeResult(url, Verdict.NO_ANSWER, None, timer() - started, _too_slow(timeout))
     return classify(url, status, raw, timer() - started)
+
+
+def _too_slow(timeout: float) -> str:
+    return f"no complete answer within {timeout:g} s (the server answers too slowly)"
+
+
+class _Watchdog:
+    """Shuts down the request's socket when the whole-request deadline passes."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.fired = False
+        self._timers: list[threading.Timer] = []
+
+    def guard(self, sock: socket.socket) -> None:
+        def expire() -> None:
+            self.fired = True
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), expire)
+        timer.daemon = True
+        timer.start()
+        self._timers.append(timer)
+
+    def cancel(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+
+
+def _guarded(base: type[http.client.HTTPConnection], watchdog: _Watchdog) -> Any:
+    class Guarded(base):  # type: ignore[valid-type,misc]
+        def connect(self) -> None:
+            super().connect()
+            watchdog.guard(self.sock)
+
+    return Guarded
+
+
+class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self._watchdog = watchdog
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_guarded(http.client.HTTPConnection, self._watchdog), req)
+
+
+class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self._watchdog = watchdog
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = _guarded(http.client.HTTPSConnection, self._watchdog)
+        context = getattr(self, "_context", None)  # HTTPSHandler keeps it there
+        return self.do_open(connection, req, context=context)
 
 
 def classify(url: str, status: int, raw: bytes, latency: float) -> ProbeResult:
@@ -148,8 +220,13 @@ def classify(url: str, status: int, raw: bytes, latency: float) -> ProbeResult:
 
 def is_loopback(url: str) -> bool:
     """The URL's host is this machine (127.0.0.0/8, ::1, localhost)."""
-    host = urllib.parse.urlsplit(url).hostname or ""
-    return host.startswith("127.") or host in _LOOPBACK
+    from ecslab.core.netaddr import is_loopback_host
+
+    try:
+        host = urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return is_loopback_host(host)
 
 
 def _read_quietly(exc: urllib.error.HTTPError) -> bytes:

@@ -22,6 +22,13 @@ import yaml
 
 from ecslab.core.errors import UsageError
 from ecslab.core.facts import TEMPLATE_PATH
+from ecslab.core.inputs import (
+    TEMPLATE_MAX_BYTES,
+    TEMPLATE_MAX_DEPTH,
+    check_yaml,
+    read_text,
+    shown,
+)
 
 if TYPE_CHECKING:
     from ecslab.lab.context import Context
@@ -52,6 +59,7 @@ _FN_TAGS = (
     "ToJsonString",
     "Transform",
 )
+_TEMPLATE_HINT = "Check the path; the lab's template is templates/worshop-ecs.yaml."
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
@@ -135,25 +143,28 @@ def lab_template(app: Context) -> dict[str, Any]:
 def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
     """Read a CloudFormation template (YAML or JSON) into its long-form data."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(
-            f"Cannot read the template {path}: {error.strerror or error}.",
-            hint="Check the path; the lab's template is templates/worshop-ecs.yaml.",
-        ) from error
+    text = read_text(path, "the template", TEMPLATE_MAX_BYTES, _TEMPLATE_HINT)
+    # CloudFormation's intrinsic tags are kept; depth and aliases are checked first.
+    check_yaml(
+        text,
+        path,
+        "the template",
+        max_depth=TEMPLATE_MAX_DEPTH,
+        allow_tags=True,
+        kind="CloudFormation YAML",
+    )
     try:
         document = yaml.load(text, Loader=CloudFormationLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        where = f"{shown(str(path))}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = " ".join(part for part in (error.context, error.problem) if part)
         raise UsageError(
-            f"The template {where} is not valid CloudFormation YAML: {problem}.",
+            f"The template {where} is not valid CloudFormation YAML: {shown(problem)}.",
             hint="Fix the line shown; `cfn-lint` explains CloudFormation mistakes in detail.",
-        ) from error
+        ) from None
     except yaml.YAMLError as error:
-        raise UsageError(f"The template {path} is not valid YAML: {error}.") from error
+        raise UsageError(f"The template {shown(str(path))} is not valid YAML: {error}.") from None
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise UsageError(
             f"The template {path} has no Resources section.",

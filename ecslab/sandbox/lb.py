@@ -42,8 +42,14 @@ _HOP_BY_HOP = {
 
 
 def is_loopback_target(target: str) -> bool:
+    import ipaddress
+
     host, _, port = target.rpartition(":")
-    return host.startswith("127.") and port.isdigit() and 0 < int(port) < 65536
+    try:
+        loopback = ipaddress.IPv4Address(host).is_loopback  # an address, never a name
+    except ValueError:
+        return False
+    return loopback and port.isdigit() and 0 < int(port) < 65536
 
 
 def write_targets(path: Path, targets: list[str]) -> None:

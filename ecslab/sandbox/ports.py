@@ -43,8 +43,10 @@ def http_status(
     headers: dict[str, str] | None = None,
 ) -> int | None:
     """HTTP status of a request to a loopback URL, or None if nothing answered."""
+    from ecslab.core.netaddr import is_loopback_host
+
     host = urlsplit(url).hostname or ""
-    if not (host.startswith("127.") or host in ("localhost", "::1")):
+    if not is_loopback_host(host):
         raise ValueError(f"refusing to probe {url}: only loopback addresses are allowed")
     request = urllib.request.Request(url, method=method, headers=headers or {})
     try:

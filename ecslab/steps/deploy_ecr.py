@@ -46,7 +46,7 @@ class DeployEcr:
                 parameters=template_parameters(template, values),
                 tags=stack_tags(self.app),
                 label="phase 1: the ECR repository",
-                resume="ecslab step deploy-ecr",
+                resume=self.app.command_line("step deploy-ecr"),
             )
         return self._desired
 

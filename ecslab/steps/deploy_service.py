@@ -61,7 +61,7 @@ class DeployService:
             parameters=template_parameters(template, values),
             tags=stack_tags(self.app),
             label="full template",
-            resume="ecslab step deploy-service",
+            resume=self.app.command_line("step deploy-service"),
         )
 
     def validate(self) -> None:

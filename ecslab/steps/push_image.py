@@ -325,6 +325,10 @@ class PushImage:
         sent = [i for i, diff in enumerate(diff_ids) if _short(diff) in pushed]
         # A new layer means a new image config blob too (a few kB): counted with the layers.
         layer_bytes = sum(sizes[i] for i in sent if i < len(sizes))
+        for i, diff in enumerate(diff_ids):
+            if sent and i < len(sizes):  # the same sizes as the summary line, from the manifest
+                how = "pushed" if i in sent else "already in the registry"
+                self.app.ui.detail(f"  layer {_short(diff)}: {_size(sizes[i])} {how}")
         return {
             "layers_total": len(diff_ids),
             "layers_pushed": len(sent),

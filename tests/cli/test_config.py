@@ -230,7 +230,7 @@ def test_yes_is_accepted_after_the_command_too(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("ECSLAB_DB_HOST", "db.internal")
-    monkeypatch.setenv("ECSLAB_DB_PASSWORD", "pw")
+    monkeypatch.setenv("ECSLAB_DB_PASSWORD", "pw-long-enough")
     result = ecslab("--region", "eu-west-1", "--endpoint-url", "http://127.0.0.1:9", *argv)
     assert result.code == ExitCode.AWS, result.err
     assert "cannot reach http://127.0.0.1:9/" in result.err

@@ -92,13 +92,13 @@ def test_secrets_are_masked_in_every_mode() -> None:
     for mode in ("plain", "json", "rich"):
         out, err = FakeTTY(), FakeTTY()
         ui = UI(mode=mode, out=out, err=err, debug=True)
-        ui.register_secret("hunter2")
-        ui.info("password is hunter2", detail={"nested": ["hunter2"]})
-        ui.table("t", ["k"], [["hunter2"]])
-        ui.debug_log("sent hunter2")
-        ui.error(UsageError("bad hunter2", "hint hunter2"), 2)
+        ui.register_secret("hunter22")
+        ui.info("password is hunter22", detail={"nested": ["hunter22"]})
+        ui.table("t", ["k"], [["hunter22"]])
+        ui.debug_log("sent hunter22")
+        ui.error(UsageError("bad hunter22", "hint hunter22"), 2)
         shown = out.getvalue() + err.getvalue()
-        assert "hunter2" not in shown, mode
+        assert "hunter22" not in shown, mode
         assert "********" in shown
 
 

@@ -203,7 +203,7 @@ def test_a_template_that_does_not_parse(
     broken.write_text("Resources:\n  Repo: {Type: AWS::ECR::Repository\n")
     result = ecslab("step", "deploy-ecr", "--template", str(broken))
     assert result.code == 2
-    assert "is not valid CloudFormation YAML" in result.out + result.err
+    assert "not valid CloudFormation YAML" in result.out + result.err
     _nothing_created(aws)
 
 

@@ -103,7 +103,7 @@ def test_parse_errors_name_file_and_line(tmp_path: Path, text: str, line: int) -
 
 
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"Cannot read the template .*nope\.yaml"):
+    with pytest.raises(UsageError, match=r"the template .*nope\.yaml does not exist"):
         load_template(tmp_path / "nope.yaml")
 
 
