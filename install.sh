@@ -71,5 +71,6 @@ install_ecslab() {
 
 install_packages
 install_ecslab
-say "done: $(command -v ecslab || echo 'ecslab (add pip'"'"'s script folder to PATH)')"
+scripts="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+say "done: $scripts/ecslab$(command -v ecslab >/dev/null 2>&1 || echo "  (add $scripts to PATH)")"
 say "next: ecslab --sandbox run-all     (rehearse the whole lab locally, no AWS account)"
