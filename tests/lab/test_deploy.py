@@ -154,7 +154,7 @@ def test_rollback_complete_stack_is_deleted_and_created_again(app: App, stub: St
         "Rollback requested by user.",
     )
     stream(stub, rolled_back, failed_create)
-    stub.add_response("delete_stack", {}, {"StackName": STACK_ID})
+    stub.add_response("delete_stack", {}, {"StackName": STACK_ID, "ClientRequestToken": ANY})
     describe(stub, "DELETE_COMPLETE")
     stream(
         stub,
@@ -203,7 +203,9 @@ def test_rollback_complete_stack_is_deleted_and_created_again(app: App, stub: St
     )
     review = event(NAME, "REVIEW_IN_PROGRESS", "User Initiated", stack_id=NEW_STACK_ID)
     stream(stub, review, stack_id=NEW_STACK_ID)
-    stub.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    stub.add_response(
+        "execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "ClientRequestToken": ANY}
+    )
     describe(stub, "CREATE_COMPLETE", NEW_STACK_ID)
     stream(
         stub,
@@ -473,7 +475,9 @@ def test_update_rollback_failed_is_continued_with_yes(app: App, stub: Stubber) -
     )
     failed_event = event(NAME, "UPDATE_ROLLBACK_FAILED", "The following resource(s) failed ...")
     stream(stub, failed_event)
-    stub.add_response("continue_update_rollback", {}, {"StackName": STACK_ID})
+    stub.add_response(
+        "continue_update_rollback", {}, {"StackName": STACK_ID, "ClientRequestToken": ANY}
+    )
     describe(stub, "UPDATE_ROLLBACK_COMPLETE")
     stream(stub, event(NAME, "UPDATE_ROLLBACK_COMPLETE"), failed_event)
     stub.add_response("get_template", {"TemplateBody": json.dumps(TEMPLATE)}, None)
@@ -561,7 +565,9 @@ def test_a_first_create_is_not_failed_on_a_stale_review_in_progress(
     _change_set_ready(stub, STACK_ID, "Add")
     review = event(NAME, "REVIEW_IN_PROGRESS", "User Initiated")
     stream(stub, review)  # the marker
-    stub.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    stub.add_response(
+        "execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "ClientRequestToken": ANY}
+    )
     describe(stub, "REVIEW_IN_PROGRESS")  # stale
     stream(stub, review)
     describe(stub, "REVIEW_IN_PROGRESS")  # still stale, and the first event has arrived
@@ -588,7 +594,9 @@ def test_an_update_is_not_done_before_it_starts(app: App, stub: Stubber) -> None
     _change_set_ready(stub, STACK_ID, "Modify")
     before = event(NAME, "UPDATE_COMPLETE")
     stream(stub, before)  # the marker
-    stub.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    stub.add_response(
+        "execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "ClientRequestToken": ANY}
+    )
     for _ in range(2):
         describe(stub, "UPDATE_COMPLETE")  # from before the call
         stream(stub, before)

@@ -145,7 +145,7 @@ def test_delete_failed_names_the_blocking_resource() -> None:
         "describe_repositories", "RepositoryNotFoundException", "The repository does not exist", 400
     )
     cfn.add_response("describe_stack_events", {"StackEvents": [_event(1, "X", "UPDATE_COMPLETE")]})
-    cfn.add_response("delete_stack", {}, {"StackName": STACK_ID})
+    cfn.add_response("delete_stack", {}, {"StackName": STACK_ID, "ClientRequestToken": ANY})
     cfn.add_response("describe_stacks", _stack("DELETE_FAILED"), {"StackName": STACK_ID})
     cfn.add_response(
         "describe_stack_events",
@@ -207,7 +207,7 @@ def test_a_status_read_from_before_the_delete_is_not_taken_as_final() -> None:
     cfn.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": "ecslab-dev"})
     ecr.add_client_error(*missing)
     cfn.add_response("describe_stack_events", {"StackEvents": [before]})
-    cfn.add_response("delete_stack", {}, {"StackName": STACK_ID})
+    cfn.add_response("delete_stack", {}, {"StackName": STACK_ID, "ClientRequestToken": ANY})
     # Two stale reads: the old status, no new event yet.
     for _ in range(2):
         cfn.add_response("describe_stacks", _stack("UPDATE_COMPLETE"), {"StackName": STACK_ID})

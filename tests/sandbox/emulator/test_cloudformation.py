@@ -23,6 +23,7 @@ from ecslab.sandbox.emulator.cloudformation import (
     SandboxClock,
     StackOperations,
 )
+from tests.awscli_support import AwsCli, stack_events
 from tests.helpers import make_app, output
 
 RESOURCES: dict[str, Any] = {
@@ -324,3 +325,37 @@ def test_a_failed_service_deployment_rolls_the_update_back(
     assert stack.parameters == {"Count": "1"}
     service = ecs_backends["123456789012"]["eu-west-3"].describe_services("rb", ["rb-svc"])[0][0]
     assert service.desired_count == 1
+
+
+# -- seen through the AWS CLI ---------------------------------------------------------------
+
+
+def test_the_aws_cli_sees_resources_appear_one_by_one(
+    sandbox_moto: str, awscli: Callable[[str], AwsCli]
+) -> None:
+    """A chain of 30 log groups (each after the previous) takes about 4 s at 10x."""
+    cli = awscli(sandbox_moto)
+    chain: dict[str, Any] = {}
+    for i in range(30):
+        body: dict[str, Any] = {"Type": "AWS::Logs::LogGroup", "Properties": {}}
+        if i:
+            body["DependsOn"] = f"Group{i - 1}"
+        chain[f"Group{i}"] = body
+    _client(sandbox_moto, "cloudformation").create_stack(
+        StackName="cli-chain", TemplateBody=json.dumps({"Resources": chain})
+    )
+
+    during = stack_events(cli, "cli-chain")
+    status = cli.json("cloudformation", "describe-stacks", "--stack-name", "cli-chain")
+    assert status["Stacks"][0]["StackStatus"] == "CREATE_IN_PROGRESS"
+    done = {e["LogicalResourceId"] for e in during if e["ResourceStatus"] == "CREATE_COMPLETE"}
+    assert "Group29" not in done
+
+    cfn = _client(sandbox_moto, "cloudformation")
+    _until(lambda: _status(cfn, "cli-chain") == "CREATE_COMPLETE")
+    after = stack_events(cli, "cli-chain")
+    assert len(after) == 30 * 3 + 2  # the CLI followed NextToken past the first 100
+    completes = [e["LogicalResourceId"] for e in after if e["ResourceStatus"] == "CREATE_COMPLETE"]
+    assert completes == [f"Group{i}" for i in range(30)] + ["cli-chain"]
+    first = next(e for e in after if e["LogicalResourceId"] == "Group0")
+    assert first["ResourceStatus"] == "CREATE_IN_PROGRESS" and not first.get("PhysicalResourceId")
