@@ -67,6 +67,9 @@ def _describe_stack(client: Any, name: str) -> Stack | None:
     )
 
 
+# The resource type of a stack's own events (its LogicalResourceId is the stack's name).
+STACK_TYPE = "AWS::CloudFormation::Stack"
+
 # --- states -----------------------------------------------------------------------------
 
 # A new change set cannot be made for these; they must be deleted and created again.
@@ -424,7 +427,7 @@ def first_failure(events: Sequence[StackEvent]) -> StackEvent | None:
     failed.
     """
     failures = [e for e in events if e.status.endswith("_FAILED")]
-    resources = [e for e in failures if e.resource_type != "AWS::CloudFormation::Stack"]
+    resources = [e for e in failures if e.resource_type != STACK_TYPE]
     candidates = resources or failures
     for event in candidates:
         if "cancelled" not in event.reason.lower():

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecslab.aws.cloudformation import (
     RECREATE_STATES,
+    STACK_TYPE,
     SUCCESS_STATES,
     UPDATABLE_STATES,
     ChangeSet,
@@ -62,7 +63,6 @@ POLL_MIN, POLL_MAX = 2.0, 5.0
 # consistent; the AWS CDK met this: aws-cdk-cli #1802). A settled status read then is
 # final only once a stack event newer than the call shows it, or after this many seconds.
 STALE_READ_GRACE = 60.0
-STACK_TYPE = "AWS::CloudFormation::Stack"
 METADATA_KEY = "ecslab"
 DIGEST_KEY = "NoEchoDigest"
 DIGEST_ITERATIONS = 600_000

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 
 from ecslab.cli import run
+from ecslab.lab.template import load_template
 from ecslab.sandbox import DockerEngine
 from ecslab.sandbox.process import pid_alive, wait_for
 from ecslab.sandbox.state import SandboxState, load_state
 from ecslab.sandbox.tasks import LABEL_ROOT
-from ecslab.template import load_template
 from tests.awscli_support import AwsCli, stack_events
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from ecslab.core.ui import UI
 from ecslab.sandbox import DockerEngine, services
 from ecslab.sandbox.errors import SandboxError
 from ecslab.sandbox.ports import LOOPBACK
 from ecslab.sandbox.process import pid_alive
 from ecslab.sandbox.state import SandboxState, load_state
-from ecslab.ui import UI
 
 
 def _state_with_taken_lb_port(root: Path, holder: socket.socket) -> SandboxState:

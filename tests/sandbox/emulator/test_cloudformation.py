@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from ecslab.clock import SystemClock
-from ecslab.deploy import DesiredStack, deploy
+from ecslab.core.clock import SystemClock
+from ecslab.lab.deploy import DesiredStack, deploy
 from ecslab.sandbox.emulator.cloudformation import (
     BREAKER,
     SandboxClock,
