@@ -16,7 +16,7 @@ from ecslab.sandbox.process import spawn, stop_process, wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 TIME_SCALE = 10.0  # sandbox seconds per real second: a resource's 1 s takes 0.1 s
-STALE_SECONDS = 3.0  # sandbox seconds of stale reads after each call (0.3 s real)
+STALE_SECONDS = 10.0  # sandbox seconds of stale reads after each call (1 s real)
 
 
 @pytest.fixture(scope="module")
