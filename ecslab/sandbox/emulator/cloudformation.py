@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ecslab.aws.cloudformation import STACK_TYPE
 from ecslab.sandbox.emulator import cfn_plan
 from ecslab.sandbox.emulator.cfn_plan import Job, Snapshot
 
@@ -50,7 +51,7 @@ STACK_START = 0.3  # sandbox seconds from the stack's IN_PROGRESS event to the f
 # (AWS waits for hours; `aws ecs wait services-stable` gives up after 10 minutes).
 SERVICE_STABLE_BOUND = 600.0
 EVENTS_PAGE = 100
-STACK_TYPE = "AWS::CloudFormation::Stack"
+SCHEDULER = "ecslab.sandbox.emulator.ecs_scheduler"
 BREAKER = (
     'Resource handler returned message: "Error occurred during operation '
     "'ECS Deployment Circuit Breaker was triggered'.\""
@@ -113,8 +114,10 @@ ServiceOutcomes = Callable[[str, str], tuple[str, str]]
 def scheduler_outcome(cluster: str, service: str) -> tuple[str, str]:
     """What the sandbox's ECS scheduler says of a service; stable when there is none."""
     try:
-        scheduler = importlib.import_module("ecslab.sandbox.emulator.ecs_scheduler")
-    except ImportError:
+        scheduler = importlib.import_module(SCHEDULER)
+    except ModuleNotFoundError as exc:
+        if exc.name != SCHEDULER:
+            raise  # the scheduler is there but broken: say so, do not call services stable
         return "stable", ""  # no scheduler in this sandbox: nothing to wait for
     outcome = scheduler.service_outcome(cluster, service)
     if outcome == "failed":
