@@ -20,6 +20,10 @@ replays the operation as CloudFormation's events (`cfn_plan.py` says which and h
   previous ones (UPDATE_ROLLBACK_IN_PROGRESS ... UPDATE_ROLLBACK_COMPLETE), or, for a
   create, are deleted (ROLLBACK_COMPLETE).
 - A stack that is in progress refuses new operations as AWS does.
+
+Its durations are real seconds, whatever the sandbox's clock (`--time-scale`, which
+compresses CloudWatch's minutes): they are already shortened. `ECSLAB_SANDBOX_CFN_TIME_SCALE`
+speeds them up (the tests use 10).
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ if TYPE_CHECKING:
 
 STALE_ENV = "ECSLAB_SANDBOX_CFN_STALE_SECONDS"
 DEFAULT_STALE_SECONDS = 2.0
+# The area's durations are already AWS's, shortened (cfn_plan.py), so it keeps real time
+# whatever the sandbox's clock (which compresses CloudWatch's minutes); tests speed it up.
+PACE_ENV = "ECSLAB_SANDBOX_CFN_TIME_SCALE"
 TICK = 0.1  # real seconds between the worker's looks at the clock
 STACK_START = 0.3  # sandbox seconds from the stack's IN_PROGRESS event to the first resource
 # How long an ECS service may take to be stable (sandbox seconds) before its resource fails
@@ -88,7 +95,8 @@ class SandboxClock:
 
 def start(context: EmulatorContext) -> Callable[[], None]:
     stop = threading.Event()
-    emulator = StackOperations(SandboxClock(context.time_scale, stop), stale_seconds())
+    pace = _seconds_from_env(PACE_ENV, 1.0, minimum=0.01)
+    emulator = StackOperations(SandboxClock(pace, stop), stale_seconds())
     undo = emulator.install()
 
     def stop_area() -> None:
@@ -99,12 +107,16 @@ def start(context: EmulatorContext) -> Callable[[], None]:
 
 
 def stale_seconds() -> float:
-    raw = os.environ.get(STALE_ENV, "")
+    return _seconds_from_env(STALE_ENV, DEFAULT_STALE_SECONDS, minimum=0.0)
+
+
+def _seconds_from_env(name: str, default: float, *, minimum: float) -> float:
+    raw = os.environ.get(name, "")
     try:
-        return max(0.0, float(raw)) if raw else DEFAULT_STALE_SECONDS
+        return max(minimum, float(raw)) if raw else default
     except ValueError:
-        print(f"cloudformation: {STALE_ENV}={raw!r} is not a number; using 2", file=sys.stderr)
-        return DEFAULT_STALE_SECONDS
+        print(f"cloudformation: {name}={raw!r} is not a number; using {default}", file=sys.stderr)
+        return default
 
 
 # (cluster, service) -> ("stable" | "in-progress" | "failed", the failure's detail)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ecslab.sandbox.emulator.cloudformation import STALE_ENV
+from ecslab.sandbox.emulator.cloudformation import PACE_ENV, STALE_ENV
 from ecslab.sandbox.ports import LOOPBACK, free_port, http_status
 from ecslab.sandbox.process import spawn, stop_process, wait_for
 
@@ -24,9 +24,14 @@ def sandbox_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Endpoint URL of a serve-moto child with the emulator areas on, sped up 10 times."""
     port = free_port()
     log = tmp_path_factory.mktemp("serve-moto") / "moto.log"
-    env = {**os.environ, STALE_ENV: str(STALE_SECONDS), "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        STALE_ENV: str(STALE_SECONDS),
+        PACE_ENV: str(TIME_SCALE),
+        "PYTHONPATH": str(REPO),
+    }
     argv = [sys.executable, "-m", "ecslab.sandbox", "serve-moto", "--port", str(port)]
-    process = spawn([*argv, "--time-scale", str(TIME_SCALE)], log, env=env)
+    process = spawn(argv, log, env=env)
     url = f"http://{LOOPBACK}:{port}"
     try:
         wait_for(
