@@ -7,11 +7,13 @@
 #
 # apt packages: docker.io (dockerd: runs the tasks and builds the image), docker-registry
 # (stands in for ECR), postgresql (the database), mmdebstrap (builds a local Python base
-# image when Docker Hub cannot be reached). Then ecslab itself: pip install -e . (into the
-# active virtualenv, if any).
+# image when Docker Hub cannot be reached). Then ecslab itself with its sandbox extra (moto,
+# the sandbox's AWS API): pip install -e '.[sandbox]' with the python3 first on PATH, so
+# into the active virtualenv if there is one (PYTHON=/path/to/python picks another).
 set -euo pipefail
 
 PACKAGES=(docker.io docker-registry postgresql mmdebstrap)
+PYTHON=${PYTHON:-python3}
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 say() { printf '==> %s\n' "$*"; }
@@ -37,7 +39,7 @@ missing_packages() {
 
 install_packages() {
     command -v apt-get >/dev/null 2>&1 \
-        || die "apt-get not found: install ${PACKAGES[*]} with your package manager, then run: python3 -m pip install -e ."
+        || die "apt-get not found: install ${PACKAGES[*]} with your package manager, then run: $PYTHON -m pip install -e '.[sandbox]'"
     local missing
     missing="$(missing_packages)"
     if [ -z "$missing" ]; then
@@ -52,21 +54,23 @@ install_packages() {
 }
 
 install_ecslab() {
-    command -v python3 >/dev/null 2>&1 || die "python3 not found: install Python 3.11 or newer"
-    python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-        || die "ecslab needs Python 3.11 or newer (found $(python3 --version))"
-    say "installing ecslab from $here (pip install -e .)"
+    command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found: install Python 3.11 or newer"
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || die "ecslab needs Python 3.11 or newer (found $("$PYTHON" --version))"
+    say "installing ecslab from $here into $("$PYTHON" -c 'import sys; print(sys.prefix)') (pip install -e '.[sandbox]')"
     local flags=()
     # Debian's system Python refuses plain pip installs (PEP 668) outside a virtualenv.
-    if [ -z "${VIRTUAL_ENV:-}" ] && python3 -m pip install --help | grep -q -- --break-system-packages; then
-        if [ -e "$(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" ]; then
+    if [ "$("$PYTHON" -c 'import sys; print(sys.prefix == sys.base_prefix)')" = True ] \
+        && "$PYTHON" -m pip install --help | grep -q -- --break-system-packages; then
+        if [ -e "$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" ]; then
             flags+=(--break-system-packages)
         fi
     fi
-    python3 -m pip install -q "${flags[@]}" -e "$here"
+    "$PYTHON" -m pip install -q "${flags[@]}" -e "$here[sandbox]"
 }
 
 install_packages
 install_ecslab
-say "done: $(command -v ecslab || echo 'ecslab (add pip'"'"'s script folder to PATH)')"
+scripts="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+say "done: $scripts/ecslab$(command -v ecslab >/dev/null 2>&1 || echo "  (add $scripts to PATH)")"
 say "next: ecslab --sandbox run-all     (rehearse the whole lab locally, no AWS account)"

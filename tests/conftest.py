@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import pytest
@@ -35,6 +36,8 @@ from ecslab.sandbox.service import LocalService
 if TYPE_CHECKING:
     import boto3
     import docker
+
+    from tests.awscli_support import AwsCli
 
 
 S = TypeVar("S", bound=LocalService)
@@ -205,3 +208,28 @@ def registry_factory() -> Iterator[Callable[..., Registry]]:
     finally:
         for started in made:
             started.remove()
+
+
+# -- the AWS CLI ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def awscli_program() -> Path:
+    """The `aws` program (AWS CLI v1) in a venv of its own, installed once per machine."""
+    from tests.awscli_support import AwsCliUnavailable, ensure_awscli
+
+    try:
+        return ensure_awscli()
+    except AwsCliUnavailable as exc:
+        _unavailable(SandboxError(f"the AWS CLI could not be installed: {exc}"))
+
+
+@pytest.fixture(scope="session")
+def awscli(awscli_program: Path) -> Callable[[str], AwsCli]:
+    """`awscli(endpoint_url)`: the AWS CLI against that endpoint, with fake keys."""
+    from tests.awscli_support import AwsCli
+
+    def make(endpoint_url: str) -> AwsCli:
+        return AwsCli(awscli_program, endpoint_url)
+
+    return make

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,6 +65,9 @@ def _describe_stack(client: Any, name: str) -> Stack | None:
         tags={t["Key"]: t["Value"] for t in raw.get("Tags", [])},
     )
 
+
+# The resource type of a stack's own events (its LogicalResourceId is the stack's name).
+STACK_TYPE = "AWS::CloudFormation::Stack"
 
 # --- states -----------------------------------------------------------------------------
 
@@ -322,7 +326,9 @@ class CloudFormation:
     def execute_change_set(self, change_set_id: str) -> None:
         self.forget()
         with aws_errors("execute the change set"):
-            self._client.execute_change_set(ChangeSetName=change_set_id)
+            self._client.execute_change_set(
+                ChangeSetName=change_set_id, ClientRequestToken=request_token()
+            )
 
     def delete_change_set(self, change_set_id: str) -> None:
         with aws_errors("delete the change set"):
@@ -331,12 +337,14 @@ class CloudFormation:
     def delete_stack(self, name_or_id: str) -> None:
         self.forget()
         with aws_errors(f"delete stack {name_or_id}"):
-            self._client.delete_stack(StackName=name_or_id)
+            self._client.delete_stack(StackName=name_or_id, ClientRequestToken=request_token())
 
     def continue_update_rollback(self, name_or_id: str) -> None:
         self.forget()
         with aws_errors(f"continue the rollback of stack {name_or_id}"):
-            self._client.continue_update_rollback(StackName=name_or_id)
+            self._client.continue_update_rollback(
+                StackName=name_or_id, ClientRequestToken=request_token()
+            )
 
     def latest_event_id(self, stack_id: str) -> str | None:
         """The newest event's id: the marker after which events are new."""
@@ -382,6 +390,13 @@ class CloudFormation:
                 kwargs["NextToken"] = page["NextToken"]
 
 
+def request_token() -> str:
+    """A ClientRequestToken for one operation: CloudFormation writes it on every event the
+    operation causes (so they can be told apart), and botocore's retries of the same call
+    reuse it, which makes them idempotent."""
+    return f"ecslab-{uuid.uuid4()}"
+
+
 def _resource_change(raw: Mapping[str, Any]) -> ResourceChange:
     change = raw.get("ResourceChange", {})
     return ResourceChange(
@@ -411,7 +426,7 @@ def first_failure(events: Sequence[StackEvent]) -> StackEvent | None:
     failed.
     """
     failures = [e for e in events if e.status.endswith("_FAILED")]
-    resources = [e for e in failures if e.resource_type != "AWS::CloudFormation::Stack"]
+    resources = [e for e in failures if e.resource_type != STACK_TYPE]
     candidates = resources or failures
     for event in candidates:
         if "cancelled" not in event.reason.lower():

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecslab.aws.cloudformation import (
     RECREATE_STATES,
+    STACK_TYPE,
     SUCCESS_STATES,
     UPDATABLE_STATES,
     ChangeSet,
@@ -57,6 +58,11 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 30 * 60
 POLL_MIN, POLL_MAX = 2.0, 5.0
+# Right after ExecuteChangeSet, DeleteStack or ContinueUpdateRollback, DescribeStacks may
+# still answer with the status from before the call, or with no stack (it is eventually
+# consistent; the AWS CDK met this: aws-cdk-cli #1802). A settled status read then is
+# final only once a stack event newer than the call shows it, or after this many seconds.
+STALE_READ_GRACE = 60.0
 METADATA_KEY = "ecslab"
 DIGEST_KEY = "NoEchoDigest"
 DIGEST_ITERATIONS = 600_000
@@ -341,7 +347,9 @@ def deploy(app: Context, desired: DesiredStack) -> DeployResult:
     _confirm_or_discard(app, cfn, desired, change_set, change_type)
     marker = cfn.latest_event_id(change_set.stack_id)
     cfn.execute_change_set(change_set.change_set_id)
-    final = wait_for_stack(app, cfn, change_set.stack_id, marker, desired.name, desired.resume)
+    final = wait_for_stack(
+        app, cfn, change_set.stack_id, marker, desired.name, desired.resume, started=True
+    )
     if final is None:
         raise DeployFailed(f"stack {desired.name} disappeared while it was being deployed")
     rows = tuple(f"{c.action} {c.logical_id}" for c in change_set.changes)
@@ -390,7 +398,14 @@ def _delete_failed_create(
     marker = cfn.latest_event_id(stack.stack_id)
     cfn.delete_stack(stack.stack_id)
     final = wait_for_stack(
-        app, cfn, stack.stack_id, marker, stack.name, desired.resume, expect_success=False
+        app,
+        cfn,
+        stack.stack_id,
+        marker,
+        stack.name,
+        desired.resume,
+        expect_success=False,
+        started=True,
     )
     if final is not None and final.status != "DELETE_COMPLETE":
         raise delete_blocked(cfn, final)
@@ -417,7 +432,14 @@ def _continue_rollback(
     marker = cfn.latest_event_id(stack.stack_id)
     cfn.continue_update_rollback(stack.stack_id)
     final = wait_for_stack(
-        app, cfn, stack.stack_id, marker, stack.name, desired.resume, expect_success=False
+        app,
+        cfn,
+        stack.stack_id,
+        marker,
+        stack.name,
+        desired.resume,
+        expect_success=False,
+        started=True,
     )
     if final is None or final.status != "UPDATE_ROLLBACK_COMPLETE":
         status = final.status if final else "gone"
@@ -611,19 +633,23 @@ def wait_for_stack(
     resume: str,
     *,
     expect_success: bool = True,
+    started: bool = False,
 ) -> Stack | None:
     """Wait until the stack settles, streaming its new events; None if it is gone.
 
-    With `expect_success`, ending failed or rolled back raises DeployFailed whose message
-    ends with the root cause: the first resource that failed, and why.
+    `started`: the caller has just started an operation (events after `marker` are its
+    own), so a settled status read is final only as `Settlement` says. With
+    `expect_success`, ending failed or rolled back raises DeployFailed whose message ends
+    with the root cause: the first resource that failed, and why.
     """
     poller = Poller(app)
     seen: list[StackEvent] = []
+    settlement = Settlement(stack_name, app.clock.now() if started else None)
     with (
         _interruptible(stack_name, resume, "the stack operation is running"),
         app.ui.status(f"waiting for stack {stack_name}") as line,
     ):
-        stack = _poll_until_settled(app, cfn, stack_id, marker, poller, seen, line)
+        stack = _poll_until_settled(app, cfn, stack_id, marker, poller, seen, line, settlement)
     if (
         expect_success
         and stack is not None
@@ -641,6 +667,7 @@ def _poll_until_settled(
     poller: Poller,
     seen: list[StackEvent],
     line: StatusLine,
+    settlement: Settlement,
 ) -> Stack | None:
     last_status = ""
     while True:
@@ -653,16 +680,55 @@ def _poll_until_settled(
             if events:
                 marker = events[-1].event_id
                 seen.extend(events)
+                settlement.note(events)
                 _show_events(app, events)
             if events or (stack and stack.status != last_status):
                 poller.progress()
             if stack is None or not in_progress(stack.status):
-                return stack
-            last_status = stack.status
-            line.update(f"stack {stack.name}: {stack.status}")
+                if settlement.final(stack, app.clock.now()):
+                    return stack
+                name = settlement.stack_name
+                app.ui.debug_log(f"stack {name}: a status from before the call; polling again")
+                line.update(f"stack {name}: waiting for CloudFormation to report the operation")
+            else:
+                last_status = stack.status
+                line.update(f"stack {stack.name}: {stack.status}")
         if poller.expired():
             raise _timed_out(stack_id, last_status, poller)
         poller.sleep()
+
+
+def settled_status(status: str) -> bool:
+    """A status an operation ends in (REVIEW_IN_PROGRESS is where a new stack waits)."""
+    return not in_progress(status) and status != "REVIEW_IN_PROGRESS"
+
+
+@dataclass
+class Settlement:
+    """Whether a settled DescribeStacks read is final (see STALE_READ_GRACE).
+
+    `started_at` is when the caller started its operation (None: it started none, so
+    every read is current). `confirmed` is the newest settled status that a stack-level
+    event since then showed.
+    """
+
+    stack_name: str
+    started_at: float | None
+    confirmed: str = ""
+
+    def note(self, events: Sequence[StackEvent]) -> None:
+        for event in events:
+            is_stack = event.resource_type == STACK_TYPE and event.logical_id == self.stack_name
+            if is_stack and settled_status(event.status):
+                self.confirmed = event.status
+
+    def final(self, stack: Stack | None, now: float) -> bool:
+        if self.started_at is None:
+            return True
+        status = stack.status if stack is not None else "DELETE_COMPLETE"
+        if self.confirmed and status == self.confirmed:
+            return True
+        return now - self.started_at >= STALE_READ_GRACE
 
 
 def _show_events(app: Context, events: Sequence[StackEvent]) -> None:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 class Leftovers:
     deleted: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Its DELETE_COMPLETE was seen by stack id; a read by name may still lag behind it.
+    stack_gone: bool = False
 
 
 def destroy_all(app: Context) -> None:
@@ -103,9 +105,11 @@ def _delete_stack(app: Context, cfn: CloudFormation, stack: Stack, result: Lefto
         stack.name,
         app.command_line("destroy"),
         expect_success=False,
+        started=True,
     )
     if final is None or final.status == "DELETE_COMPLETE":
         result.deleted.append(f"stack {stack.name}")
+        result.stack_gone = True
         return
     problem = delete_blocked(cfn, final)
     app.ui.warning(problem.message)
@@ -114,7 +118,7 @@ def _delete_stack(app: Context, cfn: CloudFormation, stack: Stack, result: Lefto
 
 def _check_nothing_left(app: Context, cfn: CloudFormation, ecr: Ecr, result: Leftovers) -> None:
     names = app.config.names
-    stack = cfn.describe(names.stack, fresh=True)
+    stack = None if result.stack_gone else cfn.describe(names.stack, fresh=True)
     if stack is not None and not result.problems:
         result.problems.append(f"stack {names.stack} is still there ({stack.status})")
     if ecr.repository_uri(names.repository) is not None:

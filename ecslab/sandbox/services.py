@@ -10,19 +10,21 @@ PIDs (and the sandbox's task containers first) and removes what `up` made.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecslab.sandbox.base_image import DEFAULT_TAG, build_base_image
 from ecslab.sandbox.dockerd import DockerEngine
-from ecslab.sandbox.errors import NeedsRootError, SandboxError
+from ecslab.sandbox.errors import MissingDependencyError, NeedsRootError, SandboxError
 from ecslab.sandbox.ports import LOOPBACK, free_port, http_status, port_is_free
 from ecslab.sandbox.postgres import PostgresServer
-from ecslab.sandbox.process import pid_alive, spawn, stop_pid, wait_for
+from ecslab.sandbox.process import pid_alive, spawn, stop_pid, stop_process, wait_for
 from ecslab.sandbox.registry import Registry
 from ecslab.sandbox.state import (
     DB_NAME,
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from ecslab.core.ui import UI
 
 START_TIMEOUT = 30.0
+# How the sandbox's Python packages get installed (the README's install.sh does this).
+SANDBOX_INSTALL = "pip install -e '.[sandbox]'  (in the ecslab checkout)"
 # A unix socket path must fit in 108 bytes; deep folders fall back to a short one in /tmp.
 MAX_SOCKET_DIR = 80
 
@@ -57,6 +61,7 @@ def up(root: Path, ui: UI, *, docker_host: str | None, base_image: str | None) -
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o711)  # others may pass through (the postgres user), not list
     state = load_state(root) or _new_state(root)
+    running_before = {s.name for s in status(state) if s.up}
     try:
         _ensure_docker(state, docker_host)
         _ensure_postgres(state, ui)
@@ -64,9 +69,59 @@ def up(root: Path, ui: UI, *, docker_host: str | None, base_image: str | None) -
         _ensure_moto(state)
         _ensure_lb(state)
         _ensure_base_image(state, ui, base_image)
-    finally:
+    except BaseException as exc:
+        stopped = _stop_started(state, running_before)
         state.save()
+        if isinstance(exc, SandboxError):
+            raise _start_failed(exc, stopped) from exc
+        raise
+    state.save()
     return state
+
+
+def _start_failed(exc: SandboxError, stopped: list[str]) -> SandboxError:
+    """The start's error, saying what was stopped again and what to run next."""
+    undone = f" (stopped again what this start had started: {', '.join(stopped)})"
+    return SandboxError(
+        f"the sandbox did not start: {exc.message}{undone if stopped else ''}",
+        f"{exc.hint or 'fix what the message names'}; then run `ecslab sandbox up` again",
+    )
+
+
+def _stop_started(state: SandboxState, running_before: set[str]) -> list[str]:
+    """Stop, by PID and newest first, each service up now that was not up before `up`."""
+    stopped: list[str] = []
+    for service in reversed(status(state)):
+        if service.up and service.name not in running_before:
+            stopper = _STOPPERS.get(service.name)
+            if stopper is not None and stopper(state):
+                stopped.append(service.name)
+    return stopped
+
+
+def _stop_pid_of(attribute: str) -> Callable[[SandboxState], bool]:
+    def stop(state: SandboxState) -> bool:
+        pid = getattr(state, attribute)
+        setattr(state, attribute, None)
+        if not _pid_up(pid):
+            return False
+        stop_pid(pid, term_timeout=10)
+        return True
+
+    return stop
+
+
+def _stop_postgres(state: SandboxState) -> bool:
+    _postgres(state).stop()
+    return True
+
+
+def _stop_own_dockerd(state: SandboxState) -> bool:
+    if not state.dockerd_root:
+        return False  # an engine someone else runs: not ours to stop
+    DockerEngine(Path(state.dockerd_root)).stop()
+    state.docker_host = ""
+    return True
 
 
 def _new_state(root: Path) -> SandboxState:
@@ -157,9 +212,18 @@ def _ensure_registry(state: SandboxState) -> None:
 def _ensure_moto(state: SandboxState) -> None:
     if state.moto_pid is not None and pid_alive(state.moto_pid):
         return
+    _require_moto()
     extra = ["--state-dir", str(state.path), "--time-scale", f"{state.time_scale:g}"]
     extra += ["--docker-host", state.docker_host] if state.docker_host else []
     state.moto_pid = _serve(state, "moto", state.moto_port, "serve-moto", extra)
+
+
+def _require_moto() -> None:
+    """moto with its server extra, in the Python that runs ecslab (the serve-moto child)."""
+    if any(importlib.util.find_spec(module) is None for module in ("moto", "flask")):
+        raise MissingDependencyError(
+            f"moto with its server extra (for {sys.executable})", SANDBOX_INSTALL
+        )
 
 
 def _ensure_lb(state: SandboxState) -> None:
@@ -182,13 +246,17 @@ def _serve(
     log = state.path / f"{name}.log"
     process = spawn(argv, log, die_with_parent=False)
     url = f"http://{LOOPBACK}:{port}/"
-    wait_for(
-        lambda: http_status(url, timeout=1) is not None,
-        START_TIMEOUT,
-        f"the sandbox's {name} server",
-        alive=lambda: process.poll() is None,
-        log_path=log,
-    )
+    try:
+        wait_for(
+            lambda: http_status(url, timeout=1) is not None,
+            START_TIMEOUT,
+            f"the sandbox's {name} server",
+            alive=lambda: process.poll() is None,
+            log_path=log,
+        )
+    except BaseException:
+        stop_process(process, term_timeout=10)  # it may be alive but not answering
+        raise
     return process.pid
 
 
@@ -234,6 +302,16 @@ def all_up(state: SandboxState) -> bool:
 
 def _pid_up(pid: int | None) -> bool:
     return pid is not None and pid_alive(pid)
+
+
+# What `_stop_started` calls for each service of `status()`, by its name there.
+_STOPPERS: dict[str, Callable[[SandboxState], bool]] = {
+    "moto (AWS API)": _stop_pid_of("moto_pid"),
+    "registry (ECR)": _stop_pid_of("registry_pid"),
+    "PostgreSQL": _stop_postgres,
+    "docker engine": _stop_own_dockerd,
+    "load balancer": _stop_pid_of("lb_pid"),
+}
 
 
 # -- down -------------------------------------------------------------------------------

@@ -154,7 +154,7 @@ def test_rollback_complete_stack_is_deleted_and_created_again(app: App, stub: St
         "Rollback requested by user.",
     )
     stream(stub, rolled_back, failed_create)
-    stub.add_response("delete_stack", {}, {"StackName": STACK_ID})
+    stub.add_response("delete_stack", {}, {"StackName": STACK_ID, "ClientRequestToken": ANY})
     describe(stub, "DELETE_COMPLETE")
     stream(
         stub,
@@ -203,7 +203,9 @@ def test_rollback_complete_stack_is_deleted_and_created_again(app: App, stub: St
     )
     review = event(NAME, "REVIEW_IN_PROGRESS", "User Initiated", stack_id=NEW_STACK_ID)
     stream(stub, review, stack_id=NEW_STACK_ID)
-    stub.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    stub.add_response(
+        "execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "ClientRequestToken": ANY}
+    )
     describe(stub, "CREATE_COMPLETE", NEW_STACK_ID)
     stream(
         stub,
@@ -473,7 +475,9 @@ def test_update_rollback_failed_is_continued_with_yes(app: App, stub: Stubber) -
     )
     failed_event = event(NAME, "UPDATE_ROLLBACK_FAILED", "The following resource(s) failed ...")
     stream(stub, failed_event)
-    stub.add_response("continue_update_rollback", {}, {"StackName": STACK_ID})
+    stub.add_response(
+        "continue_update_rollback", {}, {"StackName": STACK_ID, "ClientRequestToken": ANY}
+    )
     describe(stub, "UPDATE_ROLLBACK_COMPLETE")
     stream(stub, event(NAME, "UPDATE_ROLLBACK_COMPLETE"), failed_event)
     stub.add_response("get_template", {"TemplateBody": json.dumps(TEMPLATE)}, None)
@@ -517,3 +521,101 @@ def test_delete_failed_names_what_blocks_it(app: App, stub: Stubber) -> None:
     assert "DELETE_FAILED" in failure.value.message
     assert "LoadBalancerSecurityGroup" in failure.value.message
     assert "dependent object" in failure.value.message
+
+
+# --- AWS's timing: a status read from before the call (aws-cdk-cli #1802) ------------------
+
+
+def _change_set_ready(stub: Stubber, stack_id: str, action: str) -> None:
+    stub.add_response(
+        "describe_change_set",
+        {
+            "ChangeSetName": "ecslab-0123456789abcdef",
+            "ChangeSetId": CHANGE_SET_ID,
+            "StackId": stack_id,
+            "StackName": NAME,
+            "CreationTime": T0,
+            "ExecutionStatus": "AVAILABLE",
+            "Status": "CREATE_COMPLETE",
+            "Changes": [
+                {
+                    "Type": "Resource",
+                    "ResourceChange": {
+                        "Action": action,
+                        "LogicalResourceId": "EcrRepository",
+                        "ResourceType": "AWS::ECR::Repository",
+                        "Scope": [],
+                        "Details": [],
+                    },
+                }
+            ],
+        },
+        {"ChangeSetName": CHANGE_SET_ID},
+    )
+
+
+def test_a_first_create_is_not_failed_on_a_stale_review_in_progress(
+    app: App, stub: Stubber
+) -> None:
+    """Right after ExecuteChangeSet, DescribeStacks still says REVIEW_IN_PROGRESS."""
+    stub.add_client_error(
+        "describe_stacks", "ValidationError", f"Stack with id {NAME} does not exist", 400
+    )
+    stub.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID}, None)
+    _change_set_ready(stub, STACK_ID, "Add")
+    review = event(NAME, "REVIEW_IN_PROGRESS", "User Initiated")
+    stream(stub, review)  # the marker
+    stub.add_response(
+        "execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "ClientRequestToken": ANY}
+    )
+    describe(stub, "REVIEW_IN_PROGRESS")  # stale
+    stream(stub, review)
+    describe(stub, "REVIEW_IN_PROGRESS")  # still stale, and the first event has arrived
+    started = event(NAME, "CREATE_IN_PROGRESS", "User Initiated")
+    stream(stub, started, review)
+    describe(stub, "CREATE_IN_PROGRESS")
+    repo = event("EcrRepository", "CREATE_COMPLETE", rtype="AWS::ECR::Repository")
+    stream(stub, repo, started, review)
+    describe(stub, "CREATE_COMPLETE")
+    stream(stub, event(NAME, "CREATE_COMPLETE"), repo, started, review)
+
+    result = deploy(app, DESIRED)
+
+    assert result.outcome == "created" and result.stack.status == "CREATE_COMPLETE"
+    assert len(app.clock.sleeps) == 3  # type: ignore[attr-defined]
+
+
+def test_an_update_is_not_done_before_it_starts(app: App, stub: Stubber) -> None:
+    """The phase-1 -> full update: the first reads still show the phase-1 UPDATE_COMPLETE."""
+    describe(stub, "UPDATE_COMPLETE")
+    old = {**TEMPLATE, "Description": "phase 1"}
+    stub.add_response("get_template", {"TemplateBody": json.dumps(old)}, {"StackName": STACK_ID})
+    stub.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID}, None)
+    _change_set_ready(stub, STACK_ID, "Modify")
+    before = event(NAME, "UPDATE_COMPLETE")
+    stream(stub, before)  # the marker
+    stub.add_response(
+        "execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "ClientRequestToken": ANY}
+    )
+    for _ in range(2):
+        describe(stub, "UPDATE_COMPLETE")  # from before the call
+        stream(stub, before)
+    started = event(NAME, "UPDATE_IN_PROGRESS", "User Initiated")
+    describe(stub, "UPDATE_IN_PROGRESS")
+    stream(stub, started, before)
+    cleanup = event(NAME, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    done = event(NAME, "UPDATE_COMPLETE")
+    describe(stub, "UPDATE_COMPLETE")
+    stream(stub, done, cleanup, started, before)
+
+    result = deploy(app, DESIRED)
+
+    assert result.outcome == "updated"
+    streamed = [e["status"] for e in output(app) if e["event"] == "detail"]
+    assert streamed == [
+        "UPDATE_IN_PROGRESS",
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        "UPDATE_COMPLETE",
+    ]
+    assert len(app.clock.sleeps) == 3  # type: ignore[attr-defined]
+    assert app.clock.now() < 30  # type: ignore[attr-defined]  # seconds, not the grace

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,12 @@ from typing import Any
 import pytest
 
 from ecslab.cli import run
+from ecslab.lab.template import load_template
 from ecslab.sandbox import DockerEngine
 from ecslab.sandbox.process import pid_alive, wait_for
 from ecslab.sandbox.state import SandboxState, load_state
 from ecslab.sandbox.tasks import LABEL_ROOT
+from tests.awscli_support import AwsCli, stack_events
 
 REPO = Path(__file__).resolve().parents[2]
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -104,7 +106,10 @@ def _get_json(url: str) -> dict[str, Any]:
 
 
 def test_sandbox_run_all_status_destroy_down(
-    sandbox_root: Path, dockerd: DockerEngine, capsys: pytest.CaptureFixture[str]
+    sandbox_root: Path,
+    dockerd: DockerEngine,
+    capsys: pytest.CaptureFixture[str],
+    awscli: Callable[[str], AwsCli],
 ) -> None:
     first = _ecslab(capsys, "--sandbox", "--yes", "run-all")
     assert first.code == 0, first.err + first.out
@@ -123,6 +128,7 @@ def test_sandbox_run_all_status_destroy_down(
     assert "PostgreSQL" in answer["database"]["version"]
     assert state.db_password() not in first.out + first.err
     _assert_autoscaling_checked(first)
+    _assert_stack_events_per_resource(awscli(state.endpoint_url))
     made = first.step_event("run-tasks")["data"]["autoscaling"]
     assert len(made["resources"]) == 5 and len(made["changes"]) == 5, made
 
@@ -199,6 +205,26 @@ def _assert_scales_out_and_back(capsys: pytest.CaptureFixture[str], state: Sandb
 
 def _alarm_state(cw: Any, name: str) -> str:
     return str(cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"])
+
+
+def _assert_stack_events_per_resource(cli: AwsCli) -> None:
+    """The AWS CLI sees each resource of the lab's template created, one event at a time,
+    under the ClientRequestToken of the ecslab call that caused it."""
+    events = stack_events(cli, "ecslab-dev")
+    for logical_id in load_template()["Resources"]:
+        mine = [e["ResourceStatus"] for e in events if e["LogicalResourceId"] == logical_id]
+        assert mine[:3] == ["CREATE_IN_PROGRESS"] * 2 + ["CREATE_COMPLETE"], (logical_id, mine)
+    stack = [e["ResourceStatus"] for e in events if e["LogicalResourceId"] == "ecslab-dev"]
+    assert stack == [
+        "REVIEW_IN_PROGRESS",
+        "CREATE_IN_PROGRESS",
+        "CREATE_COMPLETE",
+        "UPDATE_IN_PROGRESS",
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        "UPDATE_COMPLETE",
+    ]
+    tokens = [e.get("ClientRequestToken", "") for e in events[1:]]
+    assert len(set(tokens)) == 2 and all(t.startswith("ecslab-") for t in tokens)
 
 
 def _assert_autoscaling_checked(result: Result) -> None:
