@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Modules of this package started in this order; each is `ecslab.sandbox.emulator.<name>`.
-AREAS: tuple[str, ...] = ("scaling", "alarms", "metrics")
+AREAS: tuple[str, ...] = ("ecs_scheduler", "scaling", "alarms", "metrics")
 
 
 @dataclass(frozen=True)
