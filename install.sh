@@ -7,11 +7,12 @@
 #
 # apt packages: docker.io (dockerd: runs the tasks and builds the image), docker-registry
 # (stands in for ECR), postgresql (the database), mmdebstrap (builds a local Python base
-# image when Docker Hub cannot be reached). Then ecslab itself: pip install -e . (into the
+# image when Docker Hub cannot be reached), haproxy (the load balancer in front of the
+# tasks). Then ecslab itself: pip install -e . (into the
 # active virtualenv, if any).
 set -euo pipefail
 
-PACKAGES=(docker.io docker-registry postgresql mmdebstrap)
+PACKAGES=(docker.io docker-registry postgresql mmdebstrap haproxy)
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 say() { printf '==> %s\n' "$*"; }
