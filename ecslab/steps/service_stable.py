@@ -17,6 +17,7 @@ stable at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +33,8 @@ ATTEMPTS = 40
 POLL = 2.0
 BREAKER = "ECS deployment circuit breaker"
 LOG_LINES = 10
-HINT = (
-    "fix the cause above (the image or its settings), then run `ecslab run-all` again; "
-    "the service keeps running the last version that worked"
-)
+HINT = "fix the cause above (the image or its settings), then run `ecslab run-all` again"
+KEPT = "; the service keeps running the last version that worked"
 
 
 def build(app: Context) -> ServiceStable:
@@ -146,7 +145,8 @@ class ServiceStable:
                         "the ECS service is not deployed", "run `ecslab step deploy-service`"
                     )
                 if reading.failed:
-                    raise DeployFailed(self._cause(reading), HINT)
+                    cause, rolled_back = self._cause(reading)
+                    raise DeployFailed(cause, HINT + (KEPT if rolled_back else ""))
                 if reading.stable:
                     return reading
                 if clock.now() > deadline:
@@ -157,14 +157,27 @@ class ServiceStable:
                     )
                 clock.sleep(POLL)
 
-    def _cause(self, reading: Reading) -> str:
-        """The failed deployment's newest stopped task: reason, exit code, last log lines."""
+    def _cause(self, reading: Reading) -> tuple[str, bool]:
+        """The failed deployment's newest stopped task: reason, exit code, last log lines;
+        and whether the service was rolled back to an earlier version."""
         service = reading.service or {}
-        good = service["deployments"][0].get("taskDefinition")
-        task = self._newest_failed_task(good)
-        head = f"the deployment of service {service.get('serviceName')} failed and was rolled back"
+        deployments = service.get("deployments") or [{}]
+        failed = next((d for d in deployments if d.get("rolloutState") == "FAILED"), None)
+        primary = deployments[0]
+        rolled_back = str(primary.get("rolloutStateReason", "")).startswith(BREAKER) and (
+            failed is None or failed is not primary
+        )
+        head = f"the deployment of service {service.get('serviceName')} failed"
+        head += " and was rolled back" if rolled_back else " (the circuit breaker stopped it)"
+        task = self._newest_stopped_task(
+            lambda definition: (
+                definition == failed["taskDefinition"]
+                if failed is not None
+                else definition != primary.get("taskDefinition")
+            )
+        )
         if task is None:
-            return head
+            return head, rolled_back
         container = (task.get("containers") or [{}])[0]
         task_id = task["taskArn"].rsplit("/", 1)[-1]
         parts = [f"{head}: task {task_id} stopped: {task.get('stoppedReason')}"]
@@ -173,9 +186,9 @@ class ServiceStable:
         if container.get("reason"):
             parts.append(str(container["reason"]))
         lines = self._log_lines(task)
-        return "; ".join(parts) + (f"\nits last log lines:\n{lines}" if lines else "")
+        return "; ".join(parts) + (f"\nits last log lines:\n{lines}" if lines else ""), rolled_back
 
-    def _newest_failed_task(self, good: str | None) -> dict[str, Any] | None:
+    def _newest_stopped_task(self, of_failed: Callable[[str], bool]) -> dict[str, Any] | None:
         from ecslab.aws.session import aws_errors
 
         names = self.app.config.names
@@ -187,8 +200,10 @@ class ServiceStable:
             tasks = (
                 ecs.describe_tasks(cluster=names.cluster, tasks=arns[:100])["tasks"] if arns else []
             )
-        failed = [t for t in tasks if t.get("taskDefinitionArn") != good and t.get("stoppedAt")]
-        return max(failed, key=lambda t: t["stoppedAt"]) if failed else None
+        found = [
+            t for t in tasks if t.get("stoppedAt") and of_failed(str(t.get("taskDefinitionArn")))
+        ]
+        return max(found, key=lambda t: t["stoppedAt"]) if found else None
 
     def _log_lines(self, task: dict[str, Any]) -> str:
         from ecslab.aws.session import aws_errors
