@@ -817,11 +817,14 @@ class Scheduler:
         service.events = list(runtime.events)
 
     def service_updated(self, service: Any, force_new_deployment: bool) -> None:
-        """UpdateService went through moto: keep the counts ours, note a forced deployment."""
+        """UpdateService went through moto: as on AWS, its answer (and every read after it)
+        already shows the new PRIMARY deployment; the counts stay those of real tasks."""
         with self.lock:
             key = (service.cluster_name, service.name)
             runtime = self.services.setdefault(key, ServiceRuntime(*key, owner=service))
             runtime.force_new = runtime.force_new or force_new_deployment
+            if service.status == "ACTIVE":
+                self._follow_task_definition(self.backend(), service, runtime, self.clock())
             self.publish(service, runtime)
 
     def _forget(self, key: tuple[str, str]) -> None:
