@@ -199,7 +199,10 @@ def test_code_changes_roll_out_with_no_failed_request(
     with Load(box.lb_url) as load:
         for version in ("2", "3", "4"):
             definition = register(box, image, VERSION=version)
-            ecs.update_service(cluster="lab", service="web", taskDefinition=definition)
+            answer = ecs.update_service(cluster="lab", service="web", taskDefinition=definition)
+            primary = answer["service"]["deployments"][0]  # AWS answers with the new one
+            assert (primary["status"], primary["taskDefinition"]) == ("PRIMARY", definition)
+            assert primary["rolloutState"] == "IN_PROGRESS"
             until(
                 lambda v=version: (
                     stable(box)() and _service(box)["taskDefinition"].endswith(f":{v}")
