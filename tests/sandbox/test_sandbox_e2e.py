@@ -111,16 +111,6 @@ def _get_json(url: str) -> dict[str, Any]:
         return data
 
 
-# The sandbox hands tasks the database password as a file (PASSWORD_FILE), never as an
-# environment value; a microsite that cannot read it yet cannot reach its database.
-needs_password_file = pytest.mark.xfail(
-    "PASSWORD_FILE" not in (REPO / "microsite" / "microsite" / "config.py").read_text(),
-    reason="the microsite does not read PASSWORD_FILE yet",
-    strict=True,
-)
-
-
-@needs_password_file
 def test_sandbox_run_all_status_destroy_down(
     sandbox_root: Path, dockerd: DockerEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:

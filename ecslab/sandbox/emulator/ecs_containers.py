@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecslab.sandbox.ports import LOOPBACK
+from ecslab.sandbox.state import DB_PASSWORD_FILE
 
 if TYPE_CHECKING:
     import docker
@@ -42,7 +43,6 @@ LABEL_SERVICE = "ecslab.sandbox.service"
 LABEL_CONTAINER = "ecslab.sandbox.container"
 SECRETS_DIR = "task-secrets"
 SECRET_MOUNT = "/run/secrets"
-DB_PASSWORD_FILE = "db-password"  # the sandbox's database password (see sandbox/state.py)
 NANO = 1_000_000_000
 
 
