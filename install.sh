@@ -7,12 +7,13 @@
 #
 # apt packages: docker.io (dockerd: runs the tasks and builds the image), docker-registry
 # (stands in for ECR), postgresql (the database), mmdebstrap (builds a local Python base
-# image when Docker Hub cannot be reached). Then ecslab itself with its sandbox extra (moto,
-# the sandbox's AWS API): pip install -e '.[sandbox]' with the python3 first on PATH, so
-# into the active virtualenv if there is one (PYTHON=/path/to/python picks another).
+# image when Docker Hub cannot be reached), haproxy (the load balancer in front of the
+# tasks). Then ecslab itself with its sandbox extra (moto, the sandbox's AWS API):
+# pip install -e '.[sandbox]' with the python3 first on PATH, so into the active
+# virtualenv if there is one (PYTHON=/path/to/python picks another).
 set -euo pipefail
 
-PACKAGES=(docker.io docker-registry postgresql mmdebstrap)
+PACKAGES=(docker.io docker-registry postgresql mmdebstrap haproxy)
 PYTHON=${PYTHON:-python3}
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 

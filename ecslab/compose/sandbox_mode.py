@@ -55,7 +55,6 @@ def sandbox_defaults(state: SandboxState) -> dict[str, tuple[object, str]]:
         "db_user": DB_USER,
         "db_name": DB_NAME,
         "db_password": state.db_password(),
-        "verify_url": state.lb_url,
     }
     if state.base_image:
         values["base_image"] = state.base_image

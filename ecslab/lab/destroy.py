@@ -43,13 +43,11 @@ def _destroy_all(app: Context) -> None:
         message = (
             f"nothing to destroy: no stack {names.stack}, no ECR repository {names.repository}"
         )
-        _stop_sandbox_tasks(app)
         app.ui.summary("ok", message, deleted=[])
         raise NothingToDo(message)
     _show_targets(app, stack, repository_uri)
     if not app.ui.confirm("Delete all of this, images included?"):
         raise Interrupted("not destroyed: you answered no, and nothing was deleted")
-    _stop_sandbox_tasks(app)
     result = Leftovers()
     if stack is not None:
         _delete_stack(app, cfn, stack, result)
@@ -59,17 +57,6 @@ def _destroy_all(app: Context) -> None:
             result.deleted.append(f"ECR repository {names.repository} ({count} image(s))")
     _check_nothing_left(app, cfn, ecr, result)
     app.ui.summary("ok", "destroyed: " + "; ".join(result.deleted), deleted=result.deleted)
-
-
-def _stop_sandbox_tasks(app: Context) -> None:
-    """The sandbox plays Fargate: its task containers go before the service does."""
-    if not app.config.sandbox:
-        return
-    from ecslab.sandbox.tasks import stop_sandbox_tasks
-
-    stopped = stop_sandbox_tasks(app.config, app.cwd, app.docker)
-    if stopped:
-        app.ui.info(f"stopped {stopped} sandbox task container(s)")
 
 
 def _show_targets(app: Context, stack: Stack | None, repository_uri: str | None) -> None:

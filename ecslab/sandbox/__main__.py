@@ -3,8 +3,9 @@
 python -m ecslab.sandbox start-dockerd DIR      prints the DOCKER_HOST URL, leaves it running
 python -m ecslab.sandbox stop-dockerd DIR       stops it by PID, unmounts, removes DIR
 python -m ecslab.sandbox build-base-image --docker-host URL [--tag TAG]
-python -m ecslab.sandbox serve-moto --port P    moto on 127.0.0.1:P until SIGTERM (the sandbox)
-python -m ecslab.sandbox serve-lb --port P --targets FILE   the load balancer stand-in
+python -m ecslab.sandbox serve-moto --port P [--state-dir D --docker-host URL]
+                                                moto on 127.0.0.1:P with the emulator areas
+                                                (the ECS scheduler among them) until SIGTERM
 """
 
 from __future__ import annotations
@@ -78,18 +79,6 @@ def _serve_moto(args: argparse.Namespace) -> None:
         server.stop()
 
 
-def _serve_lb(args: argparse.Namespace) -> None:
-    from ecslab.sandbox.lb import LoadBalancer
-
-    balancer = LoadBalancer(args.port, args.targets, interval=args.interval)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=balancer.stop).start())
-    print(f"load balancer on 127.0.0.1:{args.port}, targets from {args.targets}", flush=True)
-    try:
-        balancer.serve()
-    finally:
-        balancer.server_close()
-
-
 def _add_servers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     moto = commands.add_parser("serve-moto", help="serve moto on 127.0.0.1 until SIGTERM")
     moto.add_argument("--port", type=int, required=True)
@@ -98,11 +87,6 @@ def _add_servers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     moto.add_argument("--docker-host", default=None, help="the engine that runs the tasks")
     moto.add_argument("--time-scale", type=float, default=1.0, help="sandbox s per real s")
     moto.set_defaults(run=_serve_moto)
-    lb = commands.add_parser("serve-lb", help="the sandbox's load balancer stand-in")
-    lb.add_argument("--port", type=int, required=True)
-    lb.add_argument("--targets", type=Path, required=True, help="JSON list of 127.0.0.1:PORT")
-    lb.add_argument("--interval", type=float, default=2.0, help="seconds between health checks")
-    lb.set_defaults(run=_serve_lb)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,9 +3,11 @@
 `up` starts, each only if it is not already running, into the sandbox directory: a Docker
 engine (the one at DOCKER_HOST / --docker-host, else a private bridge-less dockerd),
 PostgreSQL with a `microsite` role and database, an image registry (ECR's data plane), a
-moto server (the AWS API) and the load balancer stand-in. Every process is detached, so it
+moto server (the AWS API, with the ECS scheduler that runs the tasks on that engine) and
+HAProxy (the load balancer, driven by the scheduler). Every process is detached, so it
 outlives the command, and is recorded by PID in state.json; `down` stops them by those
-PIDs (and the sandbox's task containers first) and removes what `up` made.
+PIDs (the scheduler removes the task containers as it stops; leftovers are removed by
+label) and removes what `up` made.
 """
 
 from __future__ import annotations
@@ -212,6 +214,8 @@ def _ensure_registry(state: SandboxState) -> None:
 def _ensure_moto(state: SandboxState) -> None:
     if state.moto_pid is not None and pid_alive(state.moto_pid):
         return
+    # The scheduler area runs the ECS tasks on the sandbox's engine, labels them with the
+    # state folder and drives HAProxy through the socket in it.
     _require_moto()
     extra = ["--state-dir", str(state.path), "--time-scale", f"{state.time_scale:g}"]
     extra += ["--docker-host", state.docker_host] if state.docker_host else []
@@ -227,21 +231,27 @@ def _require_moto() -> None:
 
 
 def _ensure_lb(state: SandboxState) -> None:
+    from ecslab.sandbox import haproxy
+
     if state.lb_pid is not None and pid_alive(state.lb_pid):
         return
-    extra = ["--targets", str(state.lb_targets_file)]
-    state.lb_pid = _serve(state, "lb", state.lb_port, "serve-lb", extra)
+    _require_free(state.lb_port, "load balancer")
+    state.lb_pid = haproxy.start(state.path, state.lb_port)
+
+
+def _require_free(port: int, name: str) -> None:
+    if not port_is_free(port):
+        raise SandboxError(
+            f"port {port} on {LOOPBACK}, recorded for the sandbox's {name}, is taken",
+            "run `ecslab sandbox down`, then `ecslab sandbox up` to pick new ports",
+        )
 
 
 def _serve(
     state: SandboxState, name: str, port: int, command: str, extra: list[str] | None = None
 ) -> int:
     """Start `python -m ecslab.sandbox COMMAND --port PORT`, detached; wait until it answers."""
-    if not port_is_free(port):
-        raise SandboxError(
-            f"port {port} on {LOOPBACK}, recorded for the sandbox's {name}, is taken",
-            "run `ecslab sandbox down`, then `ecslab sandbox up` to pick new ports",
-        )
+    _require_free(port, name)
     argv = [sys.executable, "-m", "ecslab.sandbox", command, "--port", str(port), *(extra or [])]
     log = state.path / f"{name}.log"
     process = spawn(argv, log, die_with_parent=False)
@@ -292,7 +302,7 @@ def status(state: SandboxState) -> list[ServiceStatus]:
             f"{LOOPBACK}:{state.postgres_port}/{DB_NAME}",
         ),
         ServiceStatus("docker engine", docker is not None and docker.ping(), state.docker_host),
-        ServiceStatus("load balancer", _pid_up(state.lb_pid), state.lb_url),
+        ServiceStatus("load balancer (HAProxy)", _pid_up(state.lb_pid), state.lb_url),
     ]
 
 
@@ -310,7 +320,7 @@ _STOPPERS: dict[str, Callable[[SandboxState], bool]] = {
     "registry (ECR)": _stop_pid_of("registry_pid"),
     "PostgreSQL": _stop_postgres,
     "docker engine": _stop_own_dockerd,
-    "load balancer": _stop_pid_of("lb_pid"),
+    "load balancer (HAProxy)": _stop_pid_of("lb_pid"),
 }
 
 
@@ -326,11 +336,12 @@ def down(root: Path, *, purge: bool = False) -> list[str]:
             DockerEngine(root / "docker").stop()
             shutil.rmtree(root, ignore_errors=True)
         return []
-    stopped = _stop_tasks(state)
-    for name, pid in (("load balancer", state.lb_pid), ("moto", state.moto_pid)):
+    stopped = []
+    for name, pid in (("moto and its ECS scheduler", state.moto_pid), ("HAProxy", state.lb_pid)):
         if _pid_up(pid):
             stop_pid(pid, term_timeout=10)  # type: ignore[arg-type]
             stopped.append(name)
+    stopped += _stop_tasks(state)
     if _pid_up(state.registry_pid):
         stop_pid(state.registry_pid, term_timeout=10)  # type: ignore[arg-type]
         stopped.append("registry")
@@ -346,13 +357,13 @@ def down(root: Path, *, purge: bool = False) -> list[str]:
 
 
 def _stop_tasks(state: SandboxState) -> list[str]:
-    from ecslab.sandbox.tasks import stop_containers
+    from ecslab.sandbox.emulator.ecs_containers import remove_all
 
     if not state.docker_host or not DockerEngine.attached(state.docker_host).ping():
         return []
     client = DockerEngine.attached(state.docker_host).client()
     try:
-        count = stop_containers(client, state.root)
+        count = remove_all(client, state.path)
     finally:
         client.close()
     return [f"{count} task container(s)"] if count else []

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 STATE_FILE = "state.json"
 DB_PASSWORD_FILE = "db-password"
 PG_PASSWORD_FILE = "postgres-password"
-LB_TARGETS_FILE = "lb-targets.json"
 DB_USER = "microsite"
 DB_NAME = "microsite"
 SANDBOX_REGION = "us-east-1"
@@ -74,10 +73,6 @@ class SandboxState:
     @property
     def pg_password_file(self) -> Path:
         return self.path / PG_PASSWORD_FILE
-
-    @property
-    def lb_targets_file(self) -> Path:
-        return self.path / LB_TARGETS_FILE
 
     def db_password(self) -> str:
         return read_secret(self.db_password_file)

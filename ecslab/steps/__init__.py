@@ -55,11 +55,10 @@ STEPS: tuple[StepInfo, ...] = (
         "ecslab.steps.deploy_service",
     ),
     StepInfo(
-        "run-tasks",
-        "Run the service's tasks locally behind a load balancer; add the autoscaling.",
-        "sandbox only",
-        "ecslab.steps.run_tasks",
-        sandbox_only=True,
+        "service-stable",
+        "Wait until the service is stable (aws ecs wait services-stable), or say why not.",
+        "lab step 12",
+        "ecslab.steps.service_stable",
     ),
     StepInfo(
         "verify",

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
-
-from ecslab.cli import run
 from ecslab.compose.sandbox_mode import sandbox_defaults
 from ecslab.core.config import Secret, resolve
-from ecslab.core.errors import ExitCode
 from ecslab.sandbox.state import SandboxState, ensure_secret, load_state, sandbox_root
 from ecslab.steps import STEPS, for_mode
 
@@ -38,7 +33,8 @@ def test_sandbox_values_fill_in_what_the_user_did_not_set(tmp_path: Path) -> Non
     assert config.registry == "127.0.0.1:5002"
     assert (config.db_host, config.db_port, config.db_user) == ("127.0.0.1", 5003, "microsite")
     assert config.db_password == Secret(state.db_password())
-    assert config.verify_url == "http://127.0.0.1:5004/"
+    # verify reads the stack's LoadBalancerUrl, which in the sandbox is HAProxy's address
+    assert config.verify_url is None
     assert config.base_image == "ecslab-base:bookworm"
     assert config.source_of("registry") == "sandbox"
 
@@ -66,14 +62,6 @@ def test_sandbox_dir_is_relative_to_the_current_folder(tmp_path: Path) -> None:
     assert not config.sandbox or config.source_of("sandbox") == "flag --sandbox"
 
 
-def test_run_tasks_is_sandbox_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    for name in list(os.environ):
-        if name.startswith(("ECSLAB_", "AWS_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    assert run(["step", "run-tasks"]) == ExitCode.USAGE
-    assert "ecslab --sandbox step run-tasks" in capsys.readouterr().err
-    assert "run-tasks" not in [s.name for s in for_mode(STEPS, sandbox=False)]
-    assert [s.name for s in for_mode(STEPS, sandbox=True)][-2:] == ["run-tasks", "verify"]
+def test_sandbox_and_aws_run_all_list_the_same_steps() -> None:
+    assert for_mode(STEPS, sandbox=True) == for_mode(STEPS, sandbox=False)
+    assert [s.name for s in STEPS][-2:] == ["service-stable", "verify"]

@@ -1,6 +1,7 @@
 """`ecslab --sandbox run-all` end to end, through the CLI, on real local peers.
 
-The sandbox starts its own moto server, registry, PostgreSQL and load balancer; it uses the
+The sandbox starts its own moto server (with the ECS scheduler), registry, PostgreSQL and
+HAProxy; it uses the
 test session's Docker engine (DOCKER_HOST) and base image (ECSLAB_BASE_IMAGE), so CI builds
 neither twice. One real run-all, one no-op run-all (both with verify finding the autoscaling
 the sandbox emulates, as the template defines it), status, a scale-out on the high-memory
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,9 +25,9 @@ import pytest
 from ecslab.cli import run
 from ecslab.lab.template import load_template
 from ecslab.sandbox import DockerEngine
+from ecslab.sandbox.emulator.ecs_containers import LABEL_ROOT
 from ecslab.sandbox.process import pid_alive, wait_for
 from ecslab.sandbox.state import SandboxState, load_state
-from ecslab.sandbox.tasks import LABEL_ROOT
 from tests.awscli_support import AwsCli, stack_events
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,10 +95,16 @@ def _ecslab(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
     return Result(code, captured.out, captured.err)
 
 
-def _lb_targets(state: SandboxState) -> list[str]:
-    targets: list[str] = json.loads(state.lb_targets_file.read_text())
-    assert len(targets) == 2 and all(t.startswith("127.0.0.1:") for t in targets), targets
-    return targets
+def _task_targets(dockerd: DockerEngine, state: SandboxState) -> set[str]:
+    """127.0.0.1:PORT of each running task container, from Docker itself."""
+    client = dockerd.client()
+    try:
+        found = client.containers.list(filters={"label": f"{LABEL_ROOT}={state.root}"})
+        ports = [dict(e.split("=", 1) for e in c.attrs["Config"]["Env"])["PORT"] for c in found]
+    finally:
+        client.close()
+    assert len(ports) == 2, ports
+    return {f"127.0.0.1:{port}" for port in ports}
 
 
 def _get_json(url: str) -> dict[str, Any]:
@@ -118,7 +126,7 @@ def test_sandbox_run_all_status_destroy_down(
         "deploy-ecr": "done",
         "push-image": "done",
         "deploy-service": "done",
-        "run-tasks": "done",
+        "service-stable": "done",
         "verify": "done",
     }
     state = load_state(sandbox_root)
@@ -129,25 +137,22 @@ def test_sandbox_run_all_status_destroy_down(
     assert state.db_password() not in first.out + first.err
     _assert_autoscaling_checked(first)
     _assert_stack_events_per_resource(awscli(state.endpoint_url))
-    made = first.step_event("run-tasks")["data"]["autoscaling"]
-    assert len(made["resources"]) == 5 and len(made["changes"]) == 5, made
+    made = first.step_event("service-stable")["data"]["autoscaling_changes"]
+    assert len(made) == 5, made
 
     second = _ecslab(capsys, "--sandbox", "--yes", "run-all")
     assert second.code == 0, second.err + second.out
     outcomes = second.outcomes()
     assert outcomes.pop("verify") == "done"  # verify always probes afresh
     assert set(outcomes.values()) == {"already-done"}, outcomes
-    assert (
-        "autoscaling emulated and matches the template"
-        in (second.step_event("run-tasks")["message"])
-    )
+    assert "is stable: 2/2 task(s) running" in second.step_event("service-stable")["message"]
     _assert_autoscaling_checked(second)
 
     shown = _ecslab(capsys, "--sandbox", "status")
     assert shown.code == 0, shown.err
     summary = shown.events()[-1]
     targets = {t["target"] for t in summary["targets"] if t["state"] == "healthy"}
-    assert targets == set(_lb_targets(state)), summary
+    assert targets == _task_targets(dockerd, state), summary
 
     _assert_scales_out_and_back(capsys, state)
     _assert_destroyed(capsys, dockerd, state.root)
@@ -253,9 +258,14 @@ def _assert_destroyed(capsys: pytest.CaptureFixture[str], dockerd: DockerEngine,
     assert live == []
     ecr = session.client("ecr", endpoint_url=state.endpoint_url)
     assert ecr.describe_repositories()["repositories"] == []
+    # The stack's deletion deletes the service; the scheduler drains and stops its tasks.
     client = dockerd.client()
     try:
-        left = client.containers.list(all=True, filters={"label": f"{LABEL_ROOT}={root}"})
+        for _ in range(120):
+            left = client.containers.list(filters={"label": f"{LABEL_ROOT}={root}"})
+            if not left:
+                break
+            time.sleep(1)
     finally:
         client.close()
     assert left == []

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Modules of this package started in this order; each is `ecslab.sandbox.emulator.<name>`.
-AREAS: tuple[str, ...] = ("cloudformation", "scaling", "alarms", "metrics")
+AREAS: tuple[str, ...] = ("ecs_scheduler", "cloudformation", "scaling", "alarms", "metrics")
 
 
 @dataclass(frozen=True)

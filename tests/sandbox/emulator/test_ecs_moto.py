@@ -1,0 +1,112 @@
+"""What the sandbox's moto keeps of an ECS service and task definition made by CloudFormation.
+
+Through serve-moto (the sandbox's moto process with its patches) and plain boto3: the
+fields moto's CloudFormation drops are there, an update moves the service to the new
+revision, and deleting the stack deletes the service.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sandbox.emulator.ecs_support import Sandbox, sandbox_api
+
+
+def _template(image: str, subnets: list[str], group: str, vpc: str) -> str:
+    resources: dict[str, Any] = {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "cfn"}},
+        "TargetGroup": {
+            "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "Properties": {
+                "Name": "cfn-tg",
+                "Port": 8080,
+                "Protocol": "HTTP",
+                "TargetType": "ip",
+                "VpcId": vpc,
+                "TargetGroupAttributes": [
+                    {"Key": "deregistration_delay.timeout_seconds", "Value": "30"}
+                ],
+            },
+        },
+        "TaskDefinition": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": "cfn-web",
+                "Cpu": "256",
+                "Memory": "512",
+                "NetworkMode": "awsvpc",
+                "RequiresCompatibilities": ["FARGATE"],
+                "ContainerDefinitions": [{"Name": "web", "Image": image, "Essential": True}],
+            },
+        },
+        "Service": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {
+                "Cluster": {"Ref": "Cluster"},
+                "ServiceName": "cfn-web",
+                "TaskDefinition": {"Ref": "TaskDefinition"},
+                "DesiredCount": 0,
+                "LaunchType": "FARGATE",
+                "HealthCheckGracePeriodSeconds": 60,
+                "DeploymentConfiguration": {
+                    "MaximumPercent": 200,
+                    "MinimumHealthyPercent": 100,
+                    "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
+                },
+                "NetworkConfiguration": {
+                    "AwsvpcConfiguration": {"Subnets": subnets, "SecurityGroups": [group]}
+                },
+            },
+        },
+    }
+    return json.dumps({"Resources": resources})
+
+
+@pytest.fixture
+def box(dockerd: Any, tmp_path: Path) -> Iterator[Sandbox]:
+    with sandbox_api(tmp_path, dockerd.docker_host) as running:
+        yield running
+
+
+def test_cloudformation_keeps_the_service_and_task_definition_fields(box: Sandbox) -> None:
+    ec2, cfn, ecs = box.client("ec2"), box.client("cloudformation"), box.client("ecs")
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    cfn.create_stack(StackName="cfn", TemplateBody=_template("app:1", subnets, group, vpc))
+
+    [service] = ecs.describe_services(cluster="cfn", services=["cfn-web"])["services"]
+    assert service["launchType"] == "FARGATE"
+    assert service["healthCheckGracePeriodSeconds"] == 60
+    assert service["deploymentConfiguration"]["deploymentCircuitBreaker"] == {
+        "enable": True,
+        "rollback": True,
+    }
+    assert service["deploymentConfiguration"]["maximumPercent"] == 200
+    assert service["networkConfiguration"]["awsvpcConfiguration"]["subnets"] == subnets
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
+    assert (definition["taskDefinition"]["cpu"], definition["taskDefinition"]["networkMode"]) == (
+        "256",
+        "awsvpc",
+    )
+
+    elbv2 = box.client("elbv2")
+    group = elbv2.describe_target_groups(Names=["cfn-tg"])["TargetGroups"][0]["TargetGroupArn"]
+    attributes = elbv2.describe_target_group_attributes(TargetGroupArn=group)["Attributes"]
+    assert {"Key": "deregistration_delay.timeout_seconds", "Value": "30"} in attributes
+
+    cfn.update_stack(StackName="cfn", TemplateBody=_template("app:2", subnets, group, vpc))
+    [updated] = ecs.describe_services(cluster="cfn", services=["cfn-web"])["services"]
+    assert updated["taskDefinition"].endswith("task-definition/cfn-web:2")
+    assert updated["launchType"] == "FARGATE"
+
+    cfn.delete_stack(StackName="cfn")
+    [deleted] = ecs.describe_services(cluster="cfn", services=["cfn-web"])["services"] or [
+        {"status": "INACTIVE"}
+    ]
+    assert deleted["status"] == "INACTIVE"
