@@ -56,7 +56,7 @@ def _until_terminated() -> None:
 
 
 def _serve_moto(args: argparse.Namespace) -> None:
-    from ecslab.sandbox.emulator import EmulatorContext, start_areas
+    from ecslab.sandbox.emulator import AREAS, EmulatorContext, start_areas
     from ecslab.sandbox.moto_patch import apply_sandbox_patches
     from ecslab.sandbox.moto_server import MotoServer
 
@@ -70,7 +70,7 @@ def _serve_moto(args: argparse.Namespace) -> None:
         docker_host=args.docker_host,
         time_scale=args.time_scale,
     )
-    stop_areas = start_areas(context)
+    stop_areas = start_areas(context, tuple(args.areas.split(",")) if args.areas else AREAS)
     print(f"moto serving on {server.endpoint_url}", flush=True)
     try:
         _until_terminated()
@@ -86,6 +86,9 @@ def _add_servers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     moto.add_argument("--state-dir", type=Path, default=None, help="the sandbox's state folder")
     moto.add_argument("--docker-host", default=None, help="the engine that runs the tasks")
     moto.add_argument("--time-scale", type=float, default=1.0, help="sandbox s per real s")
+    moto.add_argument(
+        "--areas", default="", help="comma-separated emulator areas to start [default: all]"
+    )
     moto.set_defaults(run=_serve_moto)
 
 

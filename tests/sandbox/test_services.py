@@ -69,5 +69,5 @@ def test_a_start_that_succeeds_leaves_nothing_to_undo_and_down_stops_all(
         assert all(pid is not None and pid_alive(pid) for pid in pids)
     finally:
         stopped = services.down(root)
-    assert {"moto", "registry", "load balancer", "PostgreSQL"} <= set(stopped)
+    assert {"moto and its ECS scheduler", "registry", "HAProxy", "PostgreSQL"} <= set(stopped)
     assert not any(pid_alive(pid) for pid in pids if pid is not None)

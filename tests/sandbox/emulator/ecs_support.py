@@ -81,8 +81,10 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox_api(tmp: Path, docker_host: str) -> Iterator[Sandbox]:
-    """serve-moto with the scheduler plus HAProxy, both stopped by PID at the end."""
+def sandbox_api(tmp: Path, docker_host: str, areas: str = "") -> Iterator[Sandbox]:
+    """serve-moto with the scheduler plus HAProxy, both stopped by PID at the end.
+
+    `areas`: the emulator areas to start (comma-separated; default all of them)."""
     import boto3
 
     ensure_secret(tmp / "db-password")
@@ -101,6 +103,7 @@ def sandbox_api(tmp: Path, docker_host: str) -> Iterator[Sandbox]:
         docker_host,
         "--time-scale",
         str(TIME_SCALE),
+        *(["--areas", areas] if areas else []),
     ]
     process = spawn(argv, tmp / "moto.log")
     try:
