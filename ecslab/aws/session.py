@@ -266,9 +266,18 @@ def aws_errors(action: str | None = None) -> Iterator[None]:
     denied call says which permission is missing.
     """
     from botocore import exceptions as bx
+    from botocore.parsers import ResponseParserError
 
     try:
         yield
+    except ResponseParserError as exc:
+        # Not a BotoCoreError: an answer that is neither AWS's XML nor its JSON. Its body
+        # can be anything (a captive portal, another service): never quote it.
+        raise AwsError(
+            "the AWS endpoint answered something that is not an AWS API response",
+            "check --endpoint-url / AWS_ENDPOINT_URL and any proxy in between "
+            "(for the local sandbox: is it the sandbox's moto port?)",
+        ) from exc
     except bx.ProfileNotFound as exc:
         raise ConfigError(
             f"AWS profile '{exc.kwargs.get('profile')}' is not in your AWS config",

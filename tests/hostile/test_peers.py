@@ -33,7 +33,7 @@ from ecslab.lab.deploy import wait_for_stack
 from ecslab.lab.probe import Verdict, probe
 from ecslab.lab.stack_lock import stack_lock
 from tests.hostile.conftest import Result
-from tests.hostile.peers import elapsed, html_server, hung_server, slow_header_server
+from tests.hostile.peers import elapsed, html_server, hung_server, odd_server, slow_header_server
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/shop-dev/0a1b"
@@ -79,6 +79,21 @@ def test_an_html_answer_is_exit_4_in_one_line(
     assert "Wi-Fi login" in shown
     assert "secret-looking body" not in shown
     assert len(shown) < 600
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b'{"secret-looking": 1}', "application/json"), (b"<secret-looking", "text/xml")],
+)
+def test_an_answer_that_is_not_aws_is_exit_4_without_the_body(
+    ecslab: Callable[..., Result], fake_aws: dict[str, str], body: bytes, content_type: str
+) -> None:
+    with odd_server(body, content_type) as url:
+        result = ecslab("--region", "us-east-1", "--endpoint-url", url, "status")
+    shown = result.out + result.err
+    assert result.code == ExitCode.AWS, shown
+    assert "not an AWS API response" in shown
+    assert "secret-looking" not in shown
 
 
 # -- an endpoint that accepts and never answers ------------------------------------------
