@@ -6,9 +6,10 @@ files under one root directory, and is stopped by its PID. Importing this packag
 none of boto3, docker, moto or bcrypt; the classes import them when they need them.
 
 The sandbox (`ecslab --sandbox`, `ecslab sandbox up|status|down`) is built from them:
-state.py (state.json, the password file), services.py (up, status, down), mode.py (how
-`--sandbox` builds the App), tasks.py (Fargate's data plane), lb.py (the ALB stand-in) and
-moto_patch.py (where moto must behave like AWS).
+state.py (state.json, the password file), services.py (up, status, down), haproxy.py (the
+load balancer), moto_patch.py (where moto must behave like AWS) and emulator/ (what runs
+beside moto in its process: the ECS scheduler, CloudFormation's timing, alarms, scaling,
+metrics). How `--sandbox` builds the App is ecslab/compose/sandbox_mode.py.
 """
 
 from ecslab.sandbox.base_image import DEFAULT_TAG as DEFAULT_BASE_IMAGE

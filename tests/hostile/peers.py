@@ -106,13 +106,13 @@ class _Quiet(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def odd_server(body: bytes, content_type: str) -> Iterator[str]:
-    """http://127.0.0.1:PORT answering 200 with `body`: not HTML, not an AWS answer."""
+def odd_server(body: bytes, content_type: str, status: int = 200) -> Iterator[str]:
+    """http://127.0.0.1:PORT answering every GET and POST with `body`: not an AWS answer."""
 
     class Handler(_Quiet):
         def _answer(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -127,20 +127,8 @@ def odd_server(body: bytes, content_type: str) -> Iterator[str]:
 @contextlib.contextmanager
 def html_server(status: int = 200) -> Iterator[str]:
     """http://127.0.0.1:PORT answering every GET and POST with an HTML page."""
-
-    class Handler(_Quiet):
-        def _answer(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(HTML_PAGE)))
-            self.end_headers()
-            self.wfile.write(HTML_PAGE)
-
-        do_GET = do_POST = _answer
-
-    with _serving(Handler) as address:
-        yield f"http://{address}"
+    with odd_server(HTML_PAGE, "text/html; charset=utf-8", status) as url:
+        yield url
 
 
 @contextlib.contextmanager

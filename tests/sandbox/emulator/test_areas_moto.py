@@ -126,9 +126,14 @@ def test_a_new_alarm_has_insufficient_data_and_an_update_keeps_the_state(
     arn = _alarm(lab, "up-alarm")["AlarmActions"][0]
     lab["cloudwatch"].set_alarm_state(AlarmName="up-alarm", StateValue="OK", StateReason="manual")
     _put_alarm(lab["cloudwatch"], "up-alarm", 75, "GreaterThanOrEqualToThreshold", arn)
-    assert (_alarm(lab, "up-alarm")["StateValue"], _alarm(lab, "up-alarm")["Threshold"]) == (
-        "OK",
-        75,
+    updated = _alarm(lab, "up-alarm")
+    assert updated["Threshold"] == 75
+    # Kept, not reset: a reset would read INSUFFICIENT_DATA "Unchecked: Initial alarm
+    # creation". The evaluator (every second here) may already have moved the manual OK
+    # on to the real state, no data, with a reason of its own: that is AWS's behaviour too.
+    assert updated["StateReason"] != "Unchecked: Initial alarm creation", updated
+    assert updated["StateValue"] == "OK" or updated["StateReason"].startswith(
+        ("Threshold Crossed", "Insufficient Data")
     )
     history = lab["cloudwatch"].describe_alarm_history(
         AlarmName="up-alarm", HistoryItemType="ConfigurationUpdate", ScanBy="TimestampAscending"
