@@ -182,6 +182,9 @@ def main() -> int:
 
     CloudFormationBackend.execute_change_set = moto_execute_change_set_with_outputs()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log
+    # Plain moto runs no task; its services report this many running, so service-stable
+    # sees the steady service it would see on AWS (the sandbox's scheduler is not used).
+    os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "2")
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     counter = Counter()

@@ -43,6 +43,10 @@ from moto.server import ThreadedMotoServer
 from tests.helpers import moto_execute_change_set_with_outputs
 
 CloudFormationBackend.execute_change_set = moto_execute_change_set_with_outputs()
+import os
+# Plain moto runs no task; with this its services report 2 running, the steady service
+# service-stable would see on AWS.
+os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "2")
 moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 moto.start()
 body = json.dumps({"service": "microsite", "environment": "dev",
