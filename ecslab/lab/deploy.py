@@ -28,7 +28,7 @@ import json
 import random
 import secrets
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -345,10 +345,14 @@ def deploy(app: Context, desired: DesiredStack) -> DeployResult:
         return DeployResult("up-to-date", stack)
     show_changes(app, desired.name, change_set)
     _confirm_or_discard(app, cfn, desired, change_set, change_type)
-    marker = cfn.latest_event_id(change_set.stack_id)
-    cfn.execute_change_set(change_set.change_set_id)
-    final = wait_for_stack(
-        app, cfn, change_set.stack_id, marker, desired.name, desired.resume, started=True
+    final = start_and_wait(
+        app,
+        cfn,
+        change_set.stack_id,
+        desired.name,
+        desired.resume,
+        lambda: cfn.execute_change_set(change_set.change_set_id),
+        expect_success=True,
     )
     if final is None:
         raise DeployFailed(f"stack {desired.name} disappeared while it was being deployed")
@@ -361,16 +365,7 @@ def settle(app: Context, cfn: CloudFormation, desired: DesiredStack) -> Stack | 
     stack = cfn.describe(desired.name)
     if action_for(stack) is StackAction.WAIT:
         assert stack is not None
-        app.ui.info(f"stack {stack.name} is {stack.status}: waiting for it to settle first")
-        stack = wait_for_stack(
-            app,
-            cfn,
-            stack.stack_id,
-            cfn.latest_event_id(stack.stack_id),
-            desired.name,
-            desired.resume,
-            expect_success=False,
-        )
+        stack = wait_out(app, cfn, stack, desired.resume)
     action = action_for(stack)
     if action is StackAction.CREATE:
         return None  # (a deletion was running): create it anew
@@ -395,17 +390,13 @@ def _delete_failed_create(
         f"stack {stack.name} is {stack.status} (its creation failed or never ran{why}); "
         "it holds nothing to keep, so ecslab deletes it and creates it again"
     )
-    marker = cfn.latest_event_id(stack.stack_id)
-    cfn.delete_stack(stack.stack_id)
-    final = wait_for_stack(
+    final = start_and_wait(
         app,
         cfn,
         stack.stack_id,
-        marker,
         stack.name,
         desired.resume,
-        expect_success=False,
-        started=True,
+        lambda: cfn.delete_stack(stack.stack_id),
     )
     if final is not None and final.status != "DELETE_COMPLETE":
         raise delete_blocked(cfn, final)
@@ -429,17 +420,13 @@ def _continue_rollback(
         raise DeployFailed(f"stack {stack.name} is UPDATE_ROLLBACK_FAILED", hint)
     if not app.ui.confirm("Continue the rollback now (ContinueUpdateRollback)?"):
         raise DeployFailed(f"stack {stack.name} is UPDATE_ROLLBACK_FAILED", hint)
-    marker = cfn.latest_event_id(stack.stack_id)
-    cfn.continue_update_rollback(stack.stack_id)
-    final = wait_for_stack(
+    final = start_and_wait(
         app,
         cfn,
         stack.stack_id,
-        marker,
         stack.name,
         desired.resume,
-        expect_success=False,
-        started=True,
+        lambda: cfn.continue_update_rollback(stack.stack_id),
     )
     if final is None or final.status != "UPDATE_ROLLBACK_COMPLETE":
         status = final.status if final else "gone"
@@ -622,6 +609,37 @@ def _interruptible(stack_name: str, resume: str, doing: str) -> Iterator[None]:
             "in AWS without ecslab",
             f"run `{resume}` to wait for it and continue, or `ecslab status` to look",
         ) from None
+
+
+def start_and_wait(
+    app: Context,
+    cfn: CloudFormation,
+    stack_id: str,
+    stack_name: str,
+    resume: str,
+    start: Callable[[], None],
+    *,
+    expect_success: bool = False,
+) -> Stack | None:
+    """Start one stack operation (`start`) and wait for it to settle.
+
+    The newest event before the call is the marker: what comes after it is the
+    operation's own, and a status read is final only once those events show it.
+    """
+    marker = cfn.latest_event_id(stack_id)
+    start()
+    return wait_for_stack(
+        app, cfn, stack_id, marker, stack_name, resume, expect_success=expect_success, started=True
+    )
+
+
+def wait_out(app: Context, cfn: CloudFormation, stack: Stack, resume: str) -> Stack | None:
+    """A stack busy with an operation ecslab did not start: wait until it settles."""
+    app.ui.info(f"stack {stack.name} is {stack.status}: waiting for it to settle first")
+    marker = cfn.latest_event_id(stack.stack_id)
+    return wait_for_stack(
+        app, cfn, stack.stack_id, marker, stack.name, resume, expect_success=False
+    )
 
 
 def wait_for_stack(

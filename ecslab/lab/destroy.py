@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ecslab.aws.cloudformation import CloudFormation, Stack, in_progress
 from ecslab.aws.ecr import Ecr
 from ecslab.core.errors import DeployFailed, Interrupted, NothingToDo
-from ecslab.lab.deploy import delete_blocked, wait_for_stack
+from ecslab.lab.deploy import delete_blocked, start_and_wait, wait_out
 from ecslab.lab.stack_lock import stack_lock
 
 if TYPE_CHECKING:
@@ -70,29 +70,11 @@ def _show_targets(app: Context, stack: Stack | None, repository_uri: str | None)
 
 
 def _delete_stack(app: Context, cfn: CloudFormation, stack: Stack, result: Leftovers) -> None:
+    resume = app.command_line("destroy")
     if in_progress(stack.status):
-        app.ui.info(f"stack {stack.name} is {stack.status}: waiting for it to settle first")
-        marker = cfn.latest_event_id(stack.stack_id)
-        wait_for_stack(
-            app,
-            cfn,
-            stack.stack_id,
-            marker,
-            stack.name,
-            app.command_line("destroy"),
-            expect_success=False,
-        )
-    marker = cfn.latest_event_id(stack.stack_id)
-    cfn.delete_stack(stack.stack_id)
-    final = wait_for_stack(
-        app,
-        cfn,
-        stack.stack_id,
-        marker,
-        stack.name,
-        app.command_line("destroy"),
-        expect_success=False,
-        started=True,
+        wait_out(app, cfn, stack, resume)
+    final = start_and_wait(
+        app, cfn, stack.stack_id, stack.name, resume, lambda: cfn.delete_stack(stack.stack_id)
     )
     if final is None or final.status == "DELETE_COMPLETE":
         result.deleted.append(f"stack {stack.name}")
