@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ecslab.lab.template import references
+from ecslab.core.template_refs import references
 
 
 @dataclass(frozen=True)

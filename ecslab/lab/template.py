@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-import re
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from ecslab.core.inputs import (
     read_text,
     shown,
 )
+from ecslab.core.template_refs import references, walk_mappings
 
 if TYPE_CHECKING:
     from ecslab.lab.context import Context
@@ -61,7 +61,6 @@ _FN_TAGS = (
 )
 _TEMPLATE_HINT = "Check the path; the lab's template is templates/worshop-ecs.yaml."
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
-_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
 class CloudFormationLoader(yaml.SafeLoader):
@@ -232,44 +231,9 @@ def template_body(doc: dict[str, Any]) -> str:
     return body
 
 
-def _walk(value: Any) -> Iterator[dict[str, Any]]:
-    """Every mapping inside value, value itself included."""
-    if isinstance(value, dict):
-        yield value
-        for item in value.values():
-            yield from _walk(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk(item)
-
-
-def references(value: Any) -> set[str]:
-    """Names (parameters, resources) used through Ref, Fn::GetAtt and Fn::Sub."""
-    names: set[str] = set()
-    for mapping in _walk(value):
-        ref = mapping.get("Ref")
-        if isinstance(ref, str):
-            names.add(ref)
-        get_att = mapping.get("Fn::GetAtt")
-        if isinstance(get_att, list) and get_att and isinstance(get_att[0], str):
-            names.add(get_att[0])
-        if "Fn::Sub" in mapping:
-            names |= _sub_references(mapping["Fn::Sub"])
-    return {name for name in names if not name.startswith("AWS::")}
-
-
-def _sub_references(sub: Any) -> set[str]:
-    if isinstance(sub, str):
-        return {match.split(".", 1)[0] for match in _SUB_VARIABLE.findall(sub)}
-    if isinstance(sub, list) and sub and isinstance(sub[0], str):
-        local = set(sub[1]) if len(sub) > 1 and isinstance(sub[1], dict) else set()
-        return _sub_references(sub[0]) - local
-    return set()
-
-
 def _condition_names(value: Any) -> set[str]:
     names: set[str] = set()
-    for mapping in _walk(value):
+    for mapping in walk_mappings(value):
         condition = mapping.get("Condition")
         if isinstance(condition, str):
             names.add(condition)
@@ -294,7 +258,7 @@ def _needed_conditions(conditions: dict[str, Any], kept: dict[str, Any]) -> dict
 
 def _mapping_names(value: Any) -> set[str]:
     names: set[str] = set()
-    for mapping in _walk(value):
+    for mapping in walk_mappings(value):
         args = mapping.get("Fn::FindInMap")
         if isinstance(args, list) and args and isinstance(args[0], str):
             names.add(args[0])

@@ -17,6 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ecslab.core.template_refs import references as template_references
+from ecslab.core.template_refs import walk_mappings
+
 # Sandbox seconds from a resource's first event to its COMPLETE one.
 CREATE_SECONDS: dict[str, float] = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": 6.0,  # AWS: 2-4 min (provisioning -> active)
@@ -63,32 +66,20 @@ class Job:
 
 
 def references(body: Any, names: Iterable[str]) -> set[str]:
-    """The names (resources or parameters) that `body` uses: Ref, GetAtt, Sub, DependsOn."""
+    """The names among `names` (resources or parameters) that `body` uses: Ref, GetAtt,
+    Sub (core/template_refs.py) and DependsOn."""
     wanted = set(names)
+    return (template_references(body) | _depends_on(body)) & wanted
+
+
+def _depends_on(body: Any) -> set[str]:
     found: set[str] = set()
-    _collect(body, wanted, found)
-    return found
-
-
-def _collect(body: Any, wanted: set[str], found: set[str]) -> None:
-    if isinstance(body, list):
-        for item in body:
-            _collect(item, wanted, found)
-        return
-    if isinstance(body, str):
-        found.update(name for name in wanted if "${" + name in body)
-        return
-    if not isinstance(body, dict):
-        return
-    for key, value in body.items():
-        if key in ("Ref", "DependsOn") and isinstance(value, str | list):
-            found.update(v for v in ([value] if isinstance(value, str) else value) if v in wanted)
-        elif key == "Fn::GetAtt":
-            target = value[0] if isinstance(value, list) and value else str(value).split(".")[0]
-            if target in wanted:
-                found.add(str(target))
-        else:
-            _collect(value, wanted, found)
+    for mapping in walk_mappings(body):
+        value = mapping.get("DependsOn")
+        found.update(
+            [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        )
+    return {name for name in found if isinstance(name, str)}
 
 
 def dependencies(resources: Mapping[str, Any]) -> dict[str, frozenset[str]]:
