@@ -58,8 +58,10 @@ def _until_terminated() -> None:
 def _serve_moto(args: argparse.Namespace) -> None:
     from ecslab.sandbox.emulator import AREAS, EmulatorContext, start_areas
     from ecslab.sandbox.moto_patch import apply_sandbox_patches
+    from ecslab.sandbox.moto_seam import check_moto
     from ecslab.sandbox.moto_server import MotoServer
 
+    check_moto()  # before a patch goes in: an untested moto is refused, naming the fix
     apply_sandbox_patches()  # the server runs in this process: the patches reach it
     server = MotoServer(port=args.port)
     server.start()
@@ -111,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except SandboxError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return int(exc.exit_code)
     return 0
 
 

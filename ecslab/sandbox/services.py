@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from ecslab.sandbox.base_image import DEFAULT_TAG, build_base_image
 from ecslab.sandbox.dockerd import DockerEngine
 from ecslab.sandbox.errors import MissingDependencyError, NeedsRootError, SandboxError
+from ecslab.sandbox.moto_seam import check_moto
 from ecslab.sandbox.ports import LOOPBACK, free_port, http_status, port_is_free
 from ecslab.sandbox.postgres import PostgresServer
 from ecslab.sandbox.process import pid_alive, spawn, stop_pid, stop_process, wait_for
@@ -228,6 +229,7 @@ def _require_moto() -> None:
         raise MissingDependencyError(
             f"moto with its server extra (for {sys.executable})", SANDBOX_INSTALL
         )
+    check_moto()
 
 
 def _ensure_lb(state: SandboxState) -> None:
