@@ -69,7 +69,7 @@ def enter_sandbox(
     reresolve: Callable[[Mapping[str, tuple[object, str]]], Config],
 ) -> SandboxMode:
     """Start the sandbox if needed; the config with its defaults and its client factories."""
-    from ecslab.sandbox.services import all_up, up
+    from ecslab.sandbox.control import all_up, up
 
     root = sandbox_root(config, cwd)
     state = load_state(root)
@@ -99,8 +99,8 @@ def sandbox_aws(config: Config) -> Aws:
 
 def _docker_factory(state: SandboxState) -> Callable[[], docker.DockerClient]:
     def connect() -> docker.DockerClient:
-        from ecslab.sandbox.dockerd import DockerEngine
+        from ecslab.sandbox.dockerd import PrivateDockerd
 
-        return DockerEngine.attached(state.docker_host).client()
+        return PrivateDockerd.attached(state.docker_host).client()
 
     return connect

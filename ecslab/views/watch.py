@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ecslab.lab.watch import Frame, read_frame
+from ecslab.lab.watch_frame import Frame, read_frame
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
