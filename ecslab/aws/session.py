@@ -236,6 +236,13 @@ def make_session(config: Config) -> boto3.Session:
         return boto3.Session(profile_name=config.profile, region_name=config.region)
 
 
+def fixed_key_session(key_id: str, secret: str, region: str) -> boto3.Session:
+    """A Session with these keys and region, whatever the environment and ~/.aws say."""
+    import boto3
+
+    return boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region)
+
+
 def error_code(error: Exception) -> str:
     """The AWS error code of a botocore ClientError, or ''."""
     response = getattr(error, "response", None) or {}

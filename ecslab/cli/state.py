@@ -97,6 +97,7 @@ class CliState:
             aws_factory=mode.aws_factory,
             docker_factory=mode.docker_factory,
             given_flags=app.given_flags,
+            sandbox=mode.hooks,
         )
 
     def fallback_ui(self) -> UI:

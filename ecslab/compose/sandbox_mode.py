@@ -4,7 +4,8 @@ With the switch on, the sandbox is started first if it is not running (and ecsla
 so); then the config is resolved again with the sandbox's values as *defaults*: flags,
 ECSLAB_* variables and ecslab.yaml still win, but they win over the user's standard AWS_*
 variables, which describe their real account. AWS clients get fake keys in code (nothing
-is written to the environment or to ~/.aws), Docker clients the sandbox's engine.
+is written to the environment or to ~/.aws), Docker clients the sandbox's engine, and the
+domain the sandbox's hooks (`LocalSandbox`, the Context's `sandbox`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,26 @@ class SandboxMode:
     state: SandboxState
     aws_factory: Callable[[Config], Aws]
     docker_factory: Callable[[], docker.DockerClient]
+    hooks: LocalSandbox
+
+
+@dataclass(frozen=True)
+class LocalSandbox:
+    """The Context's `sandbox` hooks (lab/context.py's SandboxHooks) for a running sandbox."""
+
+    state: SandboxState
+
+    @property
+    def time_scale(self) -> float:
+        return self.state.time_scale
+
+    def after_deploy(self, aws: Aws, stack: str, *, apply: bool) -> tuple[str, ...]:
+        """The template's autoscaling, which moto's CloudFormation skips, made in moto."""
+        from ecslab.sandbox.autoscaling import AutoscalingEmulator
+
+        emulator = AutoscalingEmulator(aws, stack)
+        emulation = emulator.apply() if apply else emulator.pending()
+        return tuple(str(change) for change in emulation.changes)
 
 
 def sandbox_defaults(state: SandboxState) -> dict[str, tuple[object, str]]:
@@ -79,22 +100,19 @@ def enter_sandbox(
         state = up(root, ui, docker_host=docker_host, base_image=config.base_image)
         ui.success(f"sandbox up: AWS API {state.endpoint_url}, load balancer {state.lb_url}")
     return SandboxMode(
-        reresolve(sandbox_defaults(state)), state, sandbox_aws, _docker_factory(state)
+        reresolve(sandbox_defaults(state)),
+        state,
+        sandbox_aws,
+        _docker_factory(state),
+        LocalSandbox(state),
     )
 
 
 def sandbox_aws(config: Config) -> Aws:
     """An Aws whose session has fake keys and the sandbox's region, whatever ~/.aws says."""
-    import boto3
+    from ecslab.aws.session import Aws, fixed_key_session
 
-    from ecslab.aws.session import Aws
-
-    session = boto3.Session(
-        aws_access_key_id=FAKE_KEY,
-        aws_secret_access_key=FAKE_KEY,
-        region_name=config.region or SANDBOX_REGION,
-    )
-    return Aws(config, session)
+    return Aws(config, fixed_key_session(FAKE_KEY, FAKE_KEY, config.region or SANDBOX_REGION))
 
 
 def _docker_factory(state: SandboxState) -> Callable[[], docker.DockerClient]:

@@ -6,7 +6,7 @@ waiter's own rule) and that deployment's rollout is COMPLETED (what CloudFormati
 for before the service resource completes), its deployment was not rolled back by the
 circuit breaker, and, in the sandbox, the template's autoscaling exists in moto (its
 CloudFormation skips it).
-run(): in the sandbox, create that autoscaling (ecslab/sandbox/autoscaling.py); then poll
+run(): in the sandbox, create that autoscaling (the Context's `sandbox.after_deploy`); then poll
 DescribeServices (bounded, on the app's clock) until stable. A deployment that fails
 (rolloutState FAILED, or a primary deployment that is the circuit breaker's rollback)
 fails the step with the root cause: the newest stopped task of the failed task
@@ -94,10 +94,12 @@ class ServiceStable:
         found = [s for s in answer.get("services", []) if s.get("status") == "ACTIVE"]
         return Reading(found[0] if found else None)
 
-    def _autoscaling(self) -> Any:
-        from ecslab.sandbox.autoscaling import AutoscalingEmulator
-
-        return AutoscalingEmulator(self.app.aws, self.app.config.names.stack)
+    def _after_deploy(self, *, apply: bool) -> tuple[str, ...]:
+        """The sandbox's additions to the deployed stack (none on AWS)."""
+        sandbox = self.app.sandbox
+        if sandbox is None:
+            return ()
+        return sandbox.after_deploy(self.app.aws, self.app.config.names.stack, apply=apply)
 
     def validate(self) -> None:
         """Nothing to check before AWS: the service is the stack's."""
@@ -106,9 +108,7 @@ class ServiceStable:
         reading = self._read()
         name = self.app.config.names.service
         changes = [f"wait until service {name} is stable"]
-        if self.app.config.sandbox:
-            scaling = self._autoscaling().pending()
-            changes += [f"autoscaling: {c}" for c in scaling.changes]
+        changes += [f"autoscaling: {c}" for c in self._after_deploy(apply=False)]
         if reading.service is None:
             reason = "the ECS service is not deployed yet (deploy-service creates it)"
             return Assessment(False, reason, tuple(changes), reading)
@@ -123,11 +123,9 @@ class ServiceStable:
         return Assessment(True, f"service {name} is stable: {reading.summary()}")
 
     def run(self, assessment: Assessment) -> StepResult:
-        changes: list[str] = []
-        if self.app.config.sandbox:
-            changes = [str(c) for c in self._autoscaling().apply().changes]
-            for change in changes:
-                self.app.ui.info(f"autoscaling: {change}", step=NAME)
+        changes = list(self._after_deploy(apply=True))
+        for change in changes:
+            self.app.ui.info(f"autoscaling: {change}", step=NAME)
         reading = self._wait()
         message = f"service {self.app.config.names.service} is stable: {reading.summary()}"
         return StepResult(Outcome.DONE, message, {"autoscaling_changes": changes})
