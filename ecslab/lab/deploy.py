@@ -48,7 +48,7 @@ from ecslab.aws.cloudformation import (
     first_failure,
     in_progress,
 )
-from ecslab.aws.session import Transient
+from ecslab.aws.errors import Transient
 from ecslab.core.clock import ProgressDeadline
 from ecslab.core.errors import DeployFailed, Interrupted
 
