@@ -208,6 +208,14 @@ def test_no_layer_imports_upward_or_sideways() -> None:
 def test_the_domain_never_imports_the_sandbox() -> None:
     """lab/, steps/ and views/ reach the sandbox only through the Context's hooks."""
     assert all(RANKS[p] < RANKS["sandbox"] for p in ("lab", "steps", "views"))
+    found = [
+        f"{path.relative_to(PACKAGE)}:{i.line}"
+        for package in ("lab", "steps", "views")
+        for path in modules(PACKAGE / package)
+        for i in imports(PACKAGE, path)
+        if i.name == "ecslab.sandbox" or i.name.startswith("ecslab.sandbox.")
+    ]
+    assert found == []
 
 
 def test_no_import_cycle_inside_a_package() -> None:
