@@ -54,7 +54,7 @@ def step(name: str) -> tuple[dict[str, Any], float]:
 def deploy_stack(moto_url: str) -> None:
     import boto3
 
-    template = phase1_template(load_template(ROOT / "templates" / "worshop-ecs.yaml"))
+    template = phase1_template(load_template())
     client = boto3.client("cloudformation", endpoint_url=moto_url, region_name="us-east-1")
     client.create_stack(StackName="ecslab-dev", TemplateBody=template_body(template))
 

@@ -21,17 +21,17 @@ import pytest
 
 from ecslab.sandbox import (
     DEFAULT_BASE_IMAGE,
-    DockerEngine,
     MissingDependencyError,
     MotoServer,
     NeedsRootError,
     PostgresServer,
+    PrivateDockerd,
     Registry,
     SandboxError,
     build_base_image,
     ports,
 )
-from ecslab.sandbox.service import LocalService
+from ecslab.sandbox.local_service import LocalService
 
 if TYPE_CHECKING:
     import boto3
@@ -146,18 +146,18 @@ def aws(
 
 
 @pytest.fixture(scope="session")
-def dockerd() -> Iterator[DockerEngine]:
+def dockerd() -> Iterator[PrivateDockerd]:
     """The Docker engine for tests: CI's (ECSLAB_TEST_DOCKER_HOST) or one started here.
 
     It has no bridge network: run containers with network_mode="host".
     """
     external = os.environ.get("ECSLAB_TEST_DOCKER_HOST")
-    with _running(DockerEngine.attached(external) if external else DockerEngine()) as engine:
+    with _running(PrivateDockerd.attached(external) if external else PrivateDockerd()) as engine:
         yield engine
 
 
 @pytest.fixture(scope="session")
-def docker_client(dockerd: DockerEngine) -> Iterator[docker.DockerClient]:
+def docker_client(dockerd: PrivateDockerd) -> Iterator[docker.DockerClient]:
     """A docker.DockerClient connected to the test engine."""
     client = dockerd.client()
     yield client

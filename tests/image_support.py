@@ -59,7 +59,7 @@ def events(app: App) -> list[dict[str, Any]]:
 
 def deploy_ecr_stack(session: boto3.Session, moto_url: str, project: str = "ecslab") -> str:
     """Create `{project}-dev` with the phase-1 template; the repository's name."""
-    template = phase1_template(load_template(ROOT / "templates" / "worshop-ecs.yaml"))
+    template = phase1_template(load_template())
     client = session.client("cloudformation", endpoint_url=moto_url)
     client.create_stack(
         StackName=f"{project}-dev",

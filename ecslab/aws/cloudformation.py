@@ -7,8 +7,8 @@ changes the stack (every write forgets what was read) or a waiting loop asks for
 `fresh` answer. The class also has what the deploy engine (ecslab/lab/deploy.py) needs:
 change sets (always with an explicit ChangeSetType, since moto and AWS default
 differently), new stack events since a marker, and the resources that block a deletion.
-Throttling during polling is raised as `Throttled`, so a waiting loop can poll again
-instead of failing a deploy.
+Throttling, here as in every wrapper, is raised as `Throttled` (ecslab/aws/errors.py), so a
+waiting loop can poll again instead of failing a deploy.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ecslab.aws.session import Transient, aws_errors, error_code, error_message
+from ecslab.aws.errors import VALIDATION_ERROR, error_code, error_message
+from ecslab.aws.session import aws_errors
 
 if TYPE_CHECKING:
     from ecslab.aws.session import Aws
@@ -45,11 +45,11 @@ def _describe_stack(client: Any, name: str) -> Stack | None:
     """The stack called `name` (or with that stack id), or None when there is none."""
     from botocore.exceptions import ClientError
 
-    with aws_errors(f"read stack {name}"), _throttling():
+    with aws_errors(f"read stack {name}"):
         try:
             response = client.describe_stacks(StackName=name)
         except ClientError as exc:
-            if error_code(exc) == "ValidationError" and "does not exist" in error_message(exc):
+            if _stack_missing(exc):
                 return None
             raise
     raw = response["Stacks"][0]
@@ -115,32 +115,6 @@ def failed(status: str) -> bool:
     the stack is back on its previous, working deployment.
     """
     return status.endswith("_FAILED") or ("ROLLBACK" in status and status.endswith("_COMPLETE"))
-
-
-_THROTTLING = frozenset(
-    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
-)
-
-
-class Throttled(Transient):
-    """AWS still throttled a call after botocore's own retries; the caller may try later."""
-
-
-@contextmanager
-def _throttling() -> Iterator[None]:
-    """Inside `aws_errors`: turn a throttling ClientError into `Throttled`."""
-    from botocore.exceptions import ClientError
-
-    try:
-        yield
-    except ClientError as exc:
-        if error_code(exc) in _THROTTLING:
-            raise Throttled(
-                f"AWS is throttling {getattr(exc, 'operation_name', 'calls')}: "
-                f"{error_message(exc)}",
-                "wait a minute and run the command again",
-            ) from exc
-        raise
 
 
 # --- change sets and events ---------------------------------------------------------------
@@ -246,14 +220,14 @@ class CloudFormation:
         from botocore.exceptions import ClientError
 
         pages = self._client.get_paginator("list_stack_resources").paginate(StackName=stack)
-        with aws_errors(f"read resource {logical_id} of stack {stack}"), _throttling():
+        with aws_errors(f"read resource {logical_id} of stack {stack}"):
             try:
                 for page in pages:
                     for raw in page.get("StackResourceSummaries", []):
                         if raw.get("LogicalResourceId") == logical_id:
                             return str(raw.get("PhysicalResourceId") or "") or None
             except ClientError as exc:
-                if error_code(exc) == "ValidationError" and "does not exist" in error_message(exc):
+                if _stack_missing(exc):
                     return None
                 raise
         return None
@@ -307,7 +281,7 @@ class CloudFormation:
         """The change set with all its changes (every page)."""
         changes: list[ResourceChange] = []
         kwargs: dict[str, Any] = {"ChangeSetName": change_set_id}
-        with aws_errors("read a change set"), _throttling():
+        with aws_errors("read a change set"):
             while True:
                 raw = self._client.describe_change_set(**kwargs)
                 changes.extend(_resource_change(c) for c in raw.get("Changes", []))
@@ -348,7 +322,7 @@ class CloudFormation:
 
     def latest_event_id(self, stack_id: str) -> str | None:
         """The newest event's id: the marker after which events are new."""
-        with aws_errors("read stack events"), _throttling():
+        with aws_errors("read stack events"):
             events = self._client.describe_stack_events(StackName=stack_id)["StackEvents"]
         return str(events[0]["EventId"]) if events else None
 
@@ -356,7 +330,7 @@ class CloudFormation:
         """Events newer than `marker`, oldest first (all events when marker is None)."""
         found: list[StackEvent] = []
         kwargs: dict[str, Any] = {"StackName": stack_id}
-        with aws_errors("read stack events"), _throttling():
+        with aws_errors("read stack events"):
             while True:
                 page = self._client.describe_stack_events(**kwargs)
                 for raw in page["StackEvents"]:  # newest first
@@ -432,3 +406,8 @@ def first_failure(events: Sequence[StackEvent]) -> StackEvent | None:
         if "cancelled" not in event.reason.lower():
             return event
     return candidates[0] if candidates else None
+
+
+def _stack_missing(exc: Exception) -> bool:
+    """CloudFormation's answer for a stack that does not exist: a ValidationError."""
+    return error_code(exc) == VALIDATION_ERROR and "does not exist" in error_message(exc)

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ecslab.aws.session import aws_errors, error_code
+from ecslab.aws.errors import (
+    IMAGE_ALREADY_EXISTS,
+    IMAGE_NOT_FOUND,
+    REPOSITORY_NOT_FOUND,
+    error_code,
+)
+from ecslab.aws.session import aws_errors
 from ecslab.core.errors import AwsError
 
 if TYPE_CHECKING:
@@ -102,7 +108,7 @@ class Ecr:
             try:
                 answer = self._client.describe_repositories(repositoryNames=[name])
             except ClientError as exc:
-                if error_code(exc) == "RepositoryNotFoundException":
+                if error_code(exc) == REPOSITORY_NOT_FOUND:
                     return None
                 raise
         return str(answer["repositories"][0]["repositoryUri"])
@@ -122,9 +128,9 @@ class Ecr:
                     repositoryName=repository, imageIds=[{"imageTag": tag}]
                 )
             except ClientError as exc:
-                if error_code(exc) == "ImageNotFoundException":
+                if error_code(exc) == IMAGE_NOT_FOUND:
                     return None
-                if error_code(exc) == "RepositoryNotFoundException":
+                if error_code(exc) == REPOSITORY_NOT_FOUND:
                     raise _missing_repository(repository) from exc
                 raise
         details = answer.get("imageDetails", [])
@@ -171,9 +177,9 @@ class Ecr:
                     imageDigest=digest,
                 )
             except ClientError as exc:
-                if error_code(exc) == "RepositoryNotFoundException":
+                if error_code(exc) == REPOSITORY_NOT_FOUND:
                     raise _missing_repository(repository) from exc
-                if error_code(exc) != "ImageAlreadyExistsException":
+                if error_code(exc) != IMAGE_ALREADY_EXISTS:
                     raise
         found = self.find_image(repository, tag)
         if found is None or found.digest != digest:
@@ -254,7 +260,7 @@ class Ecr:
 
 
 def _is_missing_repo(exc: Exception) -> bool:
-    return error_code(exc) == "RepositoryNotFoundException"
+    return error_code(exc) == REPOSITORY_NOT_FOUND
 
 
 def _missing_repository(repository: str) -> AwsError:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ecslab.aws.session import aws_errors
+from ecslab.core.naming import awslogs_stream
 
 if TYPE_CHECKING:
     from ecslab.aws.session import Aws
@@ -85,6 +86,19 @@ class Task:
         return self.arn.rsplit("/", 1)[-1]
 
 
+@dataclass(frozen=True)
+class AwsLogs:
+    """Where the awslogs log driver sends one container's output."""
+
+    group: str
+    stream_prefix: str
+    container: str
+
+    def stream(self, task_id: str) -> str:
+        """The log stream of this container in the task `task_id`."""
+        return awslogs_stream(self.stream_prefix, self.container, task_id)
+
+
 class Ecs:
     """Typed reads of one account's ECS."""
 
@@ -128,12 +142,29 @@ class Ecs:
 
     def container_image(self, task_definition: str, container: str) -> str | None:
         """The image reference a task definition gives `container`."""
-        with aws_errors(f"read task definition {task_definition}"):
-            response = self._client.describe_task_definition(taskDefinition=task_definition)
-        for definition in response["taskDefinition"].get("containerDefinitions", []):
+        for definition in self._containers(task_definition):
             if definition.get("name") == container:
                 return str(definition.get("image", "")) or None
         return None
+
+    def awslogs(self, task_definition: str) -> AwsLogs | None:
+        """Where the task definition's first container logs, if through awslogs with a
+        stream prefix (the only way its streams have names one can derive)."""
+        containers = self._containers(task_definition)
+        first = containers[0] if containers else {}
+        log = first.get("logConfiguration") or {}
+        options = log.get("options") or {}
+        if log.get("logDriver") != "awslogs" or not {
+            "awslogs-group",
+            "awslogs-stream-prefix",
+        } <= set(options):
+            return None
+        return AwsLogs(options["awslogs-group"], options["awslogs-stream-prefix"], first["name"])
+
+    def _containers(self, task_definition: str) -> list[dict[str, Any]]:
+        with aws_errors(f"read task definition {task_definition}"):
+            response = self._client.describe_task_definition(taskDefinition=task_definition)
+        return list(response["taskDefinition"].get("containerDefinitions", []))
 
 
 def _service(raw: dict[str, Any]) -> Service:

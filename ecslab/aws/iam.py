@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ecslab.aws.session import _ACCESS_DENIED, aws_errors, error_code, error_message
+from ecslab.aws.errors import (
+    ACCESS_DENIED,
+    ENTITY_ALREADY_EXISTS,
+    INVALID_INPUT,
+    error_code,
+    error_message,
+)
+from ecslab.aws.session import aws_errors
 from ecslab.core.errors import AwsError
 
 if TYPE_CHECKING:
@@ -53,7 +60,7 @@ class Iam:
                         return None
                     kwargs["Marker"] = page["Marker"]
             except ClientError as exc:
-                if error_code(exc) in _ACCESS_DENIED:
+                if error_code(exc) in ACCESS_DENIED:
                     raise _denied("iam:ListRoles", "look for", service, exc) from exc
                 raise
 
@@ -67,7 +74,7 @@ class Iam:
             except ClientError as exc:
                 if _already_exists(exc):
                     return False
-                if error_code(exc) in _ACCESS_DENIED:
+                if error_code(exc) in ACCESS_DENIED:
                     raise _denied("iam:CreateServiceLinkedRole", "create", service, exc) from exc
                 raise
         return True
@@ -81,9 +88,9 @@ def canonical_role_arn(arn: str) -> str:
 
 def _already_exists(exc: Exception) -> bool:
     code = error_code(exc)
-    if code == "EntityAlreadyExists":
+    if code == ENTITY_ALREADY_EXISTS:
         return True
-    return code == "InvalidInput" and "has been taken in this account" in error_message(exc)
+    return code == INVALID_INPUT and "has been taken in this account" in error_message(exc)
 
 
 def _denied(permission: str, verb: str, service: str, exc: Exception) -> PermissionMissing:

@@ -19,6 +19,16 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ecslab.aws.errors import (
+    ACCESS_DENIED,
+    BAD_CREDENTIALS,
+    Throttled,
+    Transient,
+    error_code,
+    error_message,
+    is_throttling,
+    is_transient,
+)
 from ecslab.core.errors import AwsError, ConfigError
 
 if TYPE_CHECKING:
@@ -184,10 +194,6 @@ class Aws:
         return client
 
 
-class Transient(AwsError):
-    """No usable answer this time (throttled, timed out); a poll loop may try again."""
-
-
 class NotAwsAnswer(AwsError):
     """The endpoint answered, but not as AWS does (HTML, a proxy's page)."""
 
@@ -236,26 +242,11 @@ def make_session(config: Config) -> boto3.Session:
         return boto3.Session(profile_name=config.profile, region_name=config.region)
 
 
-def error_code(error: Exception) -> str:
-    """The AWS error code of a botocore ClientError, or ''."""
-    response = getattr(error, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
+def fixed_key_session(key_id: str, secret: str, region: str) -> boto3.Session:
+    """A Session with these keys and region, whatever the environment and ~/.aws say."""
+    import boto3
 
-
-def error_message(error: Exception) -> str:
-    response = getattr(error, "response", None) or {}
-    return str(response.get("Error", {}).get("Message", "")) or str(error)
-
-
-_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
-_BAD_CREDENTIALS = (
-    "InvalidClientTokenId",
-    "UnrecognizedClientException",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "AuthFailure",
-)
+    return boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region)
 
 
 @contextmanager
@@ -328,12 +319,22 @@ def _client_error(exc: Exception, action: str | None) -> AwsError:
     message = _one_line(error_message(exc))
     operation = getattr(exc, "operation_name", "an AWS call")
     doing = f" to {action}" if action else ""
-    if code in _ACCESS_DENIED:
+    if is_throttling(exc):
+        return Throttled(
+            f"AWS is throttling {operation}{doing}: {message}",
+            "wait a minute and run the command again",
+        )
+    if is_transient(exc):
+        return Transient(
+            f"AWS could not answer {operation}{doing} this time ({code}): {message}",
+            "try again in a minute",
+        )
+    if code in ACCESS_DENIED:
         return AwsError(
             f"AWS denied {operation}{doing}: {message}",
             "ask your administrator for that permission, or use a profile that has it",
         )
-    if code in _BAD_CREDENTIALS:
+    if code in BAD_CREDENTIALS:
         return AwsError(
             f"AWS rejected your credentials ({code}): {message}",
             "refresh them (`aws sso login`, new access keys) or pick another profile",

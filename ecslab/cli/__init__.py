@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from ecslab import __version__
+from ecslab.cli.options import root_options
 from ecslab.cli.state import CliState
 from ecslab.core.environment import Environment
 from ecslab.core.errors import EcslabError, ExitCode, NothingToDo, UsageError, exit_code_for
@@ -79,57 +80,7 @@ class LabGroup(click.Group):
     metavar="PATH",
     help="Config file (default: ./ecslab.yaml when present). Env: ECSLAB_CONFIG.",
 )
-@click.option("--profile", help="AWS named profile. Env: ECSLAB_PROFILE, AWS_PROFILE.")
-@click.option("--region", help="AWS region, e.g. eu-west-1. Env: ECSLAB_REGION, AWS_REGION.")
-@click.option(
-    "--endpoint-url",
-    metavar="URL",
-    help="Send AWS calls to this endpoint (e.g. a local emulator). "
-    "Env: ECSLAB_ENDPOINT_URL, AWS_ENDPOINT_URL.",
-)
-@click.option(
-    "--project-name",
-    metavar="NAME",
-    help="First part of every AWS name [default: ecslab]. Env: ECSLAB_PROJECT_NAME.",
-)
-@click.option(
-    "--environment",
-    "-e",
-    metavar="ENV",
-    help="Second part of every AWS name [default: dev]. Env: ECSLAB_ENVIRONMENT.",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json"]),
-    help="text for people, json for scripts: one JSON object per line "
-    "[default: text]. Env: ECSLAB_OUTPUT.",
-)
-@click.option(
-    "--yes",
-    "-y",
-    is_flag=True,
-    default=None,
-    help="Answer yes to confirmations; never prompt. Env: ECSLAB_YES.",
-)
-@click.option(
-    "--debug",
-    is_flag=True,
-    default=None,
-    help="Show tracebacks and more detail. Env: ECSLAB_DEBUG.",
-)
-@click.option(
-    "--no-color", is_flag=True, default=None, help="No colours. Env: ECSLAB_NO_COLOR, NO_COLOR."
-)
-@click.option(
-    "--sandbox",
-    is_flag=True,
-    default=None,
-    help="Rehearse the lab on this machine, no AWS account needed: moto plays the AWS API, "
-    "a local Docker engine runs the tasks, a local registry stands in for ECR and a local "
-    "PostgreSQL is the database. Started on first use (see `ecslab sandbox`). "
-    "Env: ECSLAB_SANDBOX.",
-)
+@root_options
 @click.option(
     "--version",
     is_flag=True,

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ecslab.cli.options import dry_run_option, lab_options, timeout_option, yes_option
+from ecslab.cli.options import (
+    dry_run_option,
+    lab_options,
+    timeout_option,
+    verify_url_option,
+    yes_option,
+)
 from ecslab.cli.state import with_app
 from ecslab.compose.app import App
 from ecslab.core.errors import NothingToDo, UsageError
@@ -145,11 +151,7 @@ def plan(app: App, detailed_exitcode: bool) -> None:
 
 
 @click.command("verify", short_help="Check the load balancer answers with data from the database.")
-@click.option(
-    "--verify-url",
-    metavar="URL",
-    help="Probe this URL instead of the stack's LoadBalancerUrl (a local stand-in).",
-)
+@verify_url_option
 @timeout_option
 @with_app
 def verify(app: App) -> None:

@@ -1,7 +1,9 @@
 """Option groups shared by several commands, defined once.
 
 Each option's destination is a config key, so `with_app` folds it into the one
-precedence order (flag > ECSLAB_* env > ecslab.yaml > default).
+precedence order (flag > ECSLAB_* env > ecslab.yaml > default). Every setting flag is made
+by `setting_option` from the setting's declaration in ecslab/core/config.py, so its help
+states the real default and environment variables.
 """
 
 from __future__ import annotations
@@ -11,84 +13,82 @@ from typing import Any, TypeVar
 
 import click
 
-from ecslab.core.facts import PLATFORMS
+from ecslab.core.config import SETTINGS_BY_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_LAB_OPTIONS = (
-    click.option(
-        "--cpu",
-        "fargate_cpu",
-        type=int,
-        metavar="UNITS",
-        help="Fargate task CPU units: 256, 512, 1024, ... [default: 256].",
-    ),
-    click.option(
-        "--memory",
-        "fargate_memory",
-        type=int,
-        metavar="MIB",
-        help="Fargate task memory in MiB, valid for --cpu [default: 512].",
-    ),
-    click.option(
-        "--image-tag", metavar="TAG", help="Image tag to push and deploy [default: git short SHA]."
-    ),
-    click.option("--db-host", metavar="HOST", help="Database host the tasks connect to."),
-    click.option("--db-user", metavar="USER", help="Database user [default: microsite]."),
-    click.option("--db-name", metavar="NAME", help="Database name [default: microsite]."),
-    click.option("--vpc-id", metavar="VPC", help="VPC [default: the account's default VPC]."),
-    click.option(
-        "--subnet-ids",
-        metavar="A,B",
-        help="Two or more subnets in different AZs [default: from the VPC].",
-    ),
-    click.option(
-        "--platform",
-        type=click.Choice(PLATFORMS),
-        help="Image platform [default: linux/amd64, what Fargate runs].",
-    ),
-    click.option(
-        "--registry",
-        metavar="HOST:PORT",
-        help="Push to this registry instead of ECR's (a local stand-in).",
-    ),
-    click.option(
-        "--template",
-        metavar="PATH",
-        help="CloudFormation template [default: templates/worshop-ecs.yaml].",
-    ),
+
+def setting_option(key: str) -> Callable[[F], F]:
+    """The flag of a setting, all of it from its one declaration in ecslab/core/config.py:
+    spellings, destination, type or choices, and help with the default and env vars."""
+    setting = SETTINGS_BY_KEY[key]
+    kwargs: dict[str, Any] = {"help": setting.help_text(), "metavar": setting.metavar}
+    if setting.kind == "bool":
+        kwargs.update(is_flag=True, default=None)  # None: not given, so env and file count
+    elif setting.choices:
+        kwargs["type"] = click.Choice(setting.choices)
+    elif setting.kind == "int":
+        kwargs["type"] = int
+    return click.option(*setting.flags, key, **kwargs)
+
+
+# The settings the lab's steps use, in --help's order.
+LAB_SETTINGS = (
+    "fargate_cpu",
+    "fargate_memory",
+    "image_tag",
+    "db_host",
+    "db_user",
+    "db_name",
+    "vpc_id",
+    "subnet_ids",
+    "platform",
+    "registry",
+    "template",
+)
+# The root command's: before the command (`ecslab --region X status`).
+ROOT_SETTINGS = (
+    "profile",
+    "region",
+    "endpoint_url",
+    "project_name",
+    "environment",
+    "output",
+    "yes",
+    "debug",
+    "no_color",
+    "sandbox",
 )
 
-_TIMEOUT = click.option(
-    "--timeout",
-    metavar="DURATION",
-    help="Give up after this long without progress, e.g. 90s, 10m, 1h "
-    "[default: 30m for deploys, 10m for verify].",
-)
+
+def _with(keys: tuple[str, ...], func: F) -> F:
+    for key in reversed(keys):
+        func = setting_option(key)(func)
+    return func
+
+
+def root_options(func: F) -> F:
+    """The settings the root command takes, as flags."""
+    return _with(ROOT_SETTINGS, func)
 
 
 def lab_options(func: F) -> F:
     """The settings the lab's steps use, as flags."""
-    for option in reversed(_LAB_OPTIONS):
-        func = option(func)
-    return func
+    return _with(LAB_SETTINGS, func)
 
 
 def timeout_option(func: F) -> F:
-    return _TIMEOUT(func)
+    return setting_option("timeout")(func)
 
 
 def yes_option(func: F) -> F:
     """`--yes` after the command too (`ecslab run-all --yes`): the same setting as the
     global flag."""
-    return click.option(
-        "--yes",
-        "-y",
-        "yes",
-        is_flag=True,
-        default=None,
-        help="Answer yes to confirmations; never prompt.",
-    )(func)
+    return setting_option("yes")(func)
+
+
+def verify_url_option(func: F) -> F:
+    return setting_option("verify_url")(func)
 
 
 def dry_run_option(func: F) -> F:

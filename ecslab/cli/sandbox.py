@@ -11,7 +11,7 @@ from ecslab.compose.app import App
 from ecslab.core.errors import NothingToDo, UsageError
 
 if TYPE_CHECKING:
-    from ecslab.sandbox.services import ServiceStatus
+    from ecslab.sandbox.control import ServiceStatus
 
 
 @click.group("sandbox")
@@ -45,7 +45,7 @@ def sandbox_group(ctx: click.Context) -> None:
 @with_app
 def up(app: App, docker_host: str | None) -> None:
     """Start the sandbox's services; those already running are left alone."""
-    from ecslab.sandbox.services import status, up
+    from ecslab.sandbox.control import status, up
     from ecslab.sandbox.state import sandbox_root
 
     root = sandbox_root(app.config, app.cwd)
@@ -63,7 +63,7 @@ def up(app: App, docker_host: str | None) -> None:
 @with_app
 def status(app: App) -> None:
     """Show whether each sandbox service is up, and where it listens."""
-    from ecslab.sandbox.services import status
+    from ecslab.sandbox.control import status
     from ecslab.sandbox.state import load_state, sandbox_root
 
     root = sandbox_root(app.config, app.cwd)
@@ -84,7 +84,7 @@ def status(app: App) -> None:
 @with_app
 def down(app: App, purge: bool) -> None:
     """Stop everything the sandbox started (task containers too), by PID; remove its state."""
-    from ecslab.sandbox.services import down
+    from ecslab.sandbox.control import down
     from ecslab.sandbox.state import sandbox_root
 
     root = sandbox_root(app.config, app.cwd)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ecslab.cli.options import LAB_SETTINGS
 from ecslab.compose.app import App
 from ecslab.core.config import SETTINGS_BY_KEY, Config, resolve
 from ecslab.core.environment import Environment
@@ -97,6 +98,7 @@ class CliState:
             aws_factory=mode.aws_factory,
             docker_factory=mode.docker_factory,
             given_flags=app.given_flags,
+            sandbox=mode.hooks,
         )
 
     def fallback_ui(self) -> UI:
@@ -130,22 +132,7 @@ class CliState:
 
 # Command flags the deploy steps (`run-all`, `step NAME`) accept, so a resume hint may
 # repeat them; `--verify-url` belongs to `verify` alone.
-_RESUMABLE = frozenset(
-    (
-        "fargate_cpu",
-        "fargate_memory",
-        "image_tag",
-        "db_host",
-        "db_user",
-        "db_name",
-        "vpc_id",
-        "subnet_ids",
-        "platform",
-        "registry",
-        "template",
-        "timeout",
-    )
-)
+_RESUMABLE = frozenset((*LAB_SETTINGS, "timeout"))
 
 
 def _flag_tokens(flag: str, value: object) -> list[str]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ecslab.aws.session import Aws
     from ecslab.core.config import Config
     from ecslab.core.ui import UI
+    from ecslab.lab.context import SandboxHooks
 
 T = TypeVar("T")
 
@@ -51,6 +52,8 @@ class App:
     # The flags the user typed, as (before the command, after it): hints that name a
     # command to run again repeat them, so it acts on the same stack with the same values.
     given_flags: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    # With --sandbox, what the sandbox adds to the run (compose/sandbox_mode.py); else None.
+    sandbox: SandboxHooks | None = None
     _aws: Aws | None = None
     _docker: docker.DockerClient | None = None
     _db_password: str | None = None

@@ -4,7 +4,8 @@ With the switch on, the sandbox is started first if it is not running (and ecsla
 so); then the config is resolved again with the sandbox's values as *defaults*: flags,
 ECSLAB_* variables and ecslab.yaml still win, but they win over the user's standard AWS_*
 variables, which describe their real account. AWS clients get fake keys in code (nothing
-is written to the environment or to ~/.aws), Docker clients the sandbox's engine.
+is written to the environment or to ~/.aws), Docker clients the sandbox's engine, and the
+domain the sandbox's hooks (`LocalSandbox`, the Context's `sandbox`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,26 @@ class SandboxMode:
     state: SandboxState
     aws_factory: Callable[[Config], Aws]
     docker_factory: Callable[[], docker.DockerClient]
+    hooks: LocalSandbox
+
+
+@dataclass(frozen=True)
+class LocalSandbox:
+    """The Context's `sandbox` hooks (lab/context.py's SandboxHooks) for a running sandbox."""
+
+    state: SandboxState
+
+    @property
+    def time_scale(self) -> float:
+        return self.state.time_scale
+
+    def after_deploy(self, aws: Aws, stack: str, *, apply: bool) -> tuple[str, ...]:
+        """The template's autoscaling, which moto's CloudFormation skips, made in moto."""
+        from ecslab.sandbox.autoscaling import AutoscalingEmulator
+
+        emulator = AutoscalingEmulator(aws, stack)
+        emulation = emulator.apply() if apply else emulator.pending()
+        return tuple(str(change) for change in emulation.changes)
 
 
 def sandbox_defaults(state: SandboxState) -> dict[str, tuple[object, str]]:
@@ -69,7 +90,7 @@ def enter_sandbox(
     reresolve: Callable[[Mapping[str, tuple[object, str]]], Config],
 ) -> SandboxMode:
     """Start the sandbox if needed; the config with its defaults and its client factories."""
-    from ecslab.sandbox.services import all_up, up
+    from ecslab.sandbox.control import all_up, up
 
     root = sandbox_root(config, cwd)
     state = load_state(root)
@@ -79,28 +100,25 @@ def enter_sandbox(
         state = up(root, ui, docker_host=docker_host, base_image=config.base_image)
         ui.success(f"sandbox up: AWS API {state.endpoint_url}, load balancer {state.lb_url}")
     return SandboxMode(
-        reresolve(sandbox_defaults(state)), state, sandbox_aws, _docker_factory(state)
+        reresolve(sandbox_defaults(state)),
+        state,
+        sandbox_aws,
+        _docker_factory(state),
+        LocalSandbox(state),
     )
 
 
 def sandbox_aws(config: Config) -> Aws:
     """An Aws whose session has fake keys and the sandbox's region, whatever ~/.aws says."""
-    import boto3
+    from ecslab.aws.session import Aws, fixed_key_session
 
-    from ecslab.aws.session import Aws
-
-    session = boto3.Session(
-        aws_access_key_id=FAKE_KEY,
-        aws_secret_access_key=FAKE_KEY,
-        region_name=config.region or SANDBOX_REGION,
-    )
-    return Aws(config, session)
+    return Aws(config, fixed_key_session(FAKE_KEY, FAKE_KEY, config.region or SANDBOX_REGION))
 
 
 def _docker_factory(state: SandboxState) -> Callable[[], docker.DockerClient]:
     def connect() -> docker.DockerClient:
-        from ecslab.sandbox.dockerd import DockerEngine
+        from ecslab.sandbox.dockerd import PrivateDockerd
 
-        return DockerEngine.attached(state.docker_host).client()
+        return PrivateDockerd.attached(state.docker_host).client()
 
     return connect

@@ -4,7 +4,8 @@ Precedence is written once, in `resolve`: command-line flags > `ECSLAB_*` enviro
 variables > the config file (`ecslab.yaml` in the current folder, or `--config PATH`) >
 defaults. A few settings also honour the standard AWS variables (`AWS_PROFILE`,
 `AWS_REGION`, `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL`) below the `ECSLAB_*` ones.
-The result is one frozen `Config`, fully validated before any AWS call.
+The result is one frozen `Config`, fully validated before any AWS call. Reading the
+config file itself is ecslab/core/config_file.py.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ecslab.core.config_file import FileValue, read_config_file
 from ecslab.core.errors import ConfigError
-from ecslab.core.facts import DEFAULT_PLATFORM, PLATFORMS
+from ecslab.core.facts import DEFAULT_PLATFORM, MICROSITE_RELPATH, PLATFORMS, TEMPLATE_RELPATH
 from ecslab.core.naming import Names, max_prefix_length
 
 DEFAULT_CONFIG_FILE = "ecslab.yaml"
@@ -59,46 +61,183 @@ class Secret:
         return hash(self._value)
 
 
+def _setting(kind: str, help: str, default: Any = None, **more: Any) -> Any:
+    """A Config field declared with everything about its setting (see `Setting`)."""
+    return field(default=default, metadata={"setting": {"kind": kind, "help": help, **more}})
+
+
 @dataclass(frozen=True)
 class Config:
-    """The resolved settings of one ecslab invocation."""
+    """The resolved settings of one ecslab invocation.
 
-    profile: str | None = None
-    region: str | None = None
-    endpoint_url: str | None = None
-    project_name: str = "ecslab"
-    environment: str = "dev"
-    output: str = "text"
-    yes: bool = False
-    debug: bool = False
-    no_color: bool = False
-    container_port: int = 8080
-    fargate_cpu: int = 256
-    fargate_memory: int = 512
-    db_host: str | None = None
-    db_port: int = 5432
-    db_name: str = "microsite"
-    db_user: str = "microsite"
-    db_password: Secret | None = None
-    vpc_id: str | None = None
-    subnet_ids: tuple[str, ...] = ()
-    image_tag: str | None = None
-    platform: str = DEFAULT_PLATFORM
-    registry: str | None = None
-    # push-image: the Dockerfile's BASE_IMAGE build arg (None: the Dockerfile's default)
-    base_image: str | None = None
-    # push-image: also tag and push the image as `latest`
-    push_latest: bool = True
-    template: str | None = None
-    microsite_dir: str | None = None
-    timeout: int | None = None
-    # verify: probe this URL instead of the stack's LoadBalancerUrl (sandbox, tests)
-    verify_url: str | None = None
-    deployment_max_percent: int = 200
-    deployment_min_healthy_percent: int = 100
-    # run against the local sandbox (moto, dockerd, registry, PostgreSQL) instead of AWS
-    sandbox: bool = False
-    sandbox_dir: str = ".ecslab/sandbox"
+    Each field is declared once, with `_setting`: its type and default here, and its kind
+    (parser), help, flags, choices and extra environment variables in the metadata, from
+    which `SETTINGS` derives the env var (ECSLAB_KEY), the file key and the flags' help.
+    """
+
+    profile: str | None = _setting(
+        "str",
+        "AWS named profile",
+        flags=("--profile",),
+        aws_env=("AWS_PROFILE",),
+        unset="boto3's default",
+    )
+    region: str | None = _setting(
+        "str",
+        "AWS region, e.g. eu-west-1",
+        flags=("--region",),
+        aws_env=("AWS_REGION", "AWS_DEFAULT_REGION"),
+        unset="the profile's",
+    )
+    endpoint_url: str | None = _setting(
+        "str",
+        "Send AWS calls to this endpoint (e.g. a local emulator)",
+        flags=("--endpoint-url",),
+        metavar="URL",
+        aws_env=("AWS_ENDPOINT_URL",),
+        unset="AWS",
+    )
+    project_name: str = _setting(
+        "str",
+        "First part of every AWS name",
+        "ecslab",
+        flags=("--project-name",),
+        metavar="NAME",
+    )
+    environment: str = _setting(
+        "str",
+        "Second part of every AWS name",
+        "dev",
+        flags=("--environment", "-e"),
+        metavar="ENV",
+    )
+    output: str = _setting(
+        "str",
+        "text for people, json for scripts: one JSON object per line",
+        "text",
+        flags=("--output", "-o"),
+        choices=("text", "json"),
+    )
+    yes: bool = _setting(
+        "bool", "Answer yes to confirmations; never prompt", False, flags=("--yes", "-y")
+    )
+    debug: bool = _setting("bool", "Show tracebacks and more detail", False, flags=("--debug",))
+    no_color: bool = _setting(
+        "bool", "No colours", False, flags=("--no-color",), aws_env=("NO_COLOR",)
+    )
+    container_port: int = _setting("int", "Port the microsite listens on", 8080)
+    fargate_cpu: int = _setting(
+        "int",
+        "Fargate task CPU units: 256, 512, 1024, ...",
+        256,
+        flags=("--cpu",),
+        metavar="UNITS",
+    )
+    fargate_memory: int = _setting(
+        "int",
+        "Fargate task memory in MiB, valid for --cpu",
+        512,
+        flags=("--memory",),
+        metavar="MIB",
+    )
+    db_host: str | None = _setting(
+        "str",
+        "Database host the tasks connect to",
+        flags=("--db-host",),
+        metavar="HOST",
+        unset="not set: required for deploy-service",
+    )
+    db_port: int = _setting("int", "Database port", 5432)
+    db_name: str = _setting(
+        "str", "Database name", "microsite", flags=("--db-name",), metavar="NAME"
+    )
+    db_user: str = _setting(
+        "str", "Database user", "microsite", flags=("--db-user",), metavar="USER"
+    )
+    db_password: Secret | None = _setting(  # noqa: RUF009 (_setting is a dataclasses.field)
+        "secret",
+        "Database password (env var or file only, never a flag)",
+        unset="asked on a terminal",
+    )
+    vpc_id: str | None = _setting(
+        "str",
+        "VPC for the load balancer and tasks",
+        flags=("--vpc-id",),
+        metavar="VPC",
+        unset="the account's default VPC",
+    )
+    subnet_ids: tuple[str, ...] = _setting(
+        "list",
+        "Two or more subnets in different AZs",
+        (),
+        flags=("--subnet-ids",),
+        metavar="A,B",
+        unset="two subnets of the VPC",
+    )
+    image_tag: str | None = _setting(
+        "str",
+        "Image tag to push and deploy",
+        flags=("--image-tag",),
+        metavar="TAG",
+        unset="git short SHA of the microsite",
+    )
+    platform: str = _setting(
+        "str",
+        "Image platform (what the tasks run)",
+        DEFAULT_PLATFORM,
+        flags=("--platform",),
+        choices=PLATFORMS,
+    )
+    registry: str | None = _setting(
+        "str",
+        "Push to this registry instead of ECR's (a local stand-in)",
+        flags=("--registry",),
+        metavar="HOST:PORT",
+        unset="ECR's",
+    )
+    base_image: str | None = _setting(
+        "str", "BASE_IMAGE build arg of the microsite", unset="the Dockerfile's"
+    )
+    push_latest: bool = _setting("bool", "Also tag and push the image as latest", True)
+    template: str | None = _setting(
+        "str",
+        "CloudFormation template",
+        flags=("--template",),
+        metavar="PATH",
+        unset=TEMPLATE_RELPATH.as_posix(),
+    )
+    microsite_dir: str | None = _setting(
+        "str", "Folder of the microsite to build", unset=f"{MICROSITE_RELPATH.as_posix()}/"
+    )
+    timeout: int | None = _setting(
+        "duration",
+        "Give up after this long without progress, e.g. 90s, 10m, 1h",
+        flags=("--timeout",),
+        metavar="DURATION",
+        unset="30m for deploys, 10m for verify",
+    )
+    verify_url: str | None = _setting(
+        "str",
+        "Probe this URL instead of the stack's LoadBalancerUrl (a local stand-in)",
+        flags=("--verify-url",),
+        metavar="URL",
+        unset="the stack's LoadBalancerUrl",
+    )
+    deployment_max_percent: int = _setting("int", "ECS deployment maximum percent", 200)
+    deployment_min_healthy_percent: int = _setting(
+        "int", "ECS deployment minimum healthy percent", 100
+    )
+    sandbox: bool = _setting(
+        "bool",
+        "Rehearse the lab on this machine, no AWS account needed: moto plays the AWS API, "
+        "a local Docker engine runs the tasks, a local registry stands in for ECR and a local "
+        "PostgreSQL is the database. Started on first use (see `ecslab sandbox`)",
+        False,
+        flags=("--sandbox",),
+    )
+    sandbox_dir: str = _setting(
+        "str", "Folder of the local sandbox's state and data", ".ecslab/sandbox"
+    )
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -199,14 +338,19 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting: its key (file key and flag name), kind, and extra env vars honoured."""
+    """One setting, as `Config` declares it: key (the field's name, also the file key),
+    kind (its parser), help, default, flags, choices and the extra env vars honoured."""
 
     key: str
     kind: str
     help: str
+    default: object
+    flags: tuple[str, ...] = ()  # command-line spellings; none: env var and file only
+    metavar: str | None = None
+    choices: tuple[str, ...] = ()
     aws_env: tuple[str, ...] = ()
     in_file: bool = True
-    # What an unset value means, for `ecslab config` (settings whose default is not a value)
+    # What an unset value means, for `ecslab config` and --help (defaults that are no value)
     unset: str = ""
 
     @property
@@ -215,204 +359,30 @@ class Setting:
 
     @property
     def flag(self) -> str:
-        return "--" + self.key.replace("_", "-")
+        """The long flag (for "run this again" hints), else the one its key would have."""
+        return self.flags[0] if self.flags else "--" + self.key.replace("_", "-")
+
+    def default_text(self) -> str:
+        """The default as --help shows it: the value, else what no value means."""
+        value = self.default
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if value is None or value == ():
+            return self.unset or "not set"
+        return ",".join(value) if isinstance(value, tuple) else str(value)
+
+    def help_text(self) -> str:
+        """The flag's help: what it does, its default and its environment variables."""
+        envs = ", ".join((self.env, *self.aws_env))
+        return f"{self.help} [default: {self.default_text()}]. Env: {envs}."
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "profile", "str", "AWS named profile", aws_env=("AWS_PROFILE",), unset="boto3's default"
-    ),
-    Setting(
-        "region",
-        "str",
-        "AWS region",
-        aws_env=("AWS_REGION", "AWS_DEFAULT_REGION"),
-        unset="the profile's",
-    ),
-    Setting("endpoint_url", "str", "AWS endpoint URL", aws_env=("AWS_ENDPOINT_URL",), unset="AWS"),
-    Setting("project_name", "str", "project name, first part of every AWS name"),
-    Setting("environment", "str", "environment name, second part of every AWS name"),
-    Setting("output", "str", "text or json"),
-    Setting("yes", "bool", "answer yes to every confirmation"),
-    Setting("debug", "bool", "show tracebacks and AWS calls"),
-    Setting("no_color", "bool", "no colours", aws_env=("NO_COLOR",)),
-    Setting("container_port", "int", "port the microsite listens on"),
-    Setting("fargate_cpu", "int", "task CPU units"),
-    Setting("fargate_memory", "int", "task memory in MiB"),
-    Setting(
-        "db_host",
-        "str",
-        "database host the tasks connect to",
-        unset="not set: required for deploy-service",
-    ),
-    Setting("db_port", "int", "database port"),
-    Setting("db_name", "str", "database name"),
-    Setting("db_user", "str", "database user"),
-    Setting(
-        "db_password",
-        "secret",
-        "database password (env var or file only, never a flag)",
-        unset="asked on a terminal",
-    ),
-    Setting(
-        "vpc_id", "str", "VPC for the load balancer and tasks", unset="the account's default VPC"
-    ),
-    Setting(
-        "subnet_ids",
-        "list",
-        "subnets (two or more, in different AZs)",
-        unset="two subnets of the VPC",
-    ),
-    Setting(
-        "image_tag",
-        "str",
-        "image tag to build, push and deploy",
-        unset="git short SHA of the microsite",
-    ),
-    Setting("platform", "str", "image platform"),
-    Setting("registry", "str", "registry address that stands in for ECR's", unset="ECR's"),
-    Setting(
-        "base_image",
-        "str",
-        "BASE_IMAGE build arg of the microsite [default: Dockerfile's]",
-        unset="the Dockerfile's",
-    ),
-    Setting("push_latest", "bool", "also tag and push the image as latest"),
-    Setting(
-        "template", "str", "path of the CloudFormation template", unset="templates/worshop-ecs.yaml"
-    ),
-    Setting("microsite_dir", "str", "folder of the microsite to build", unset="microsite/"),
-    Setting(
-        "timeout",
-        "duration",
-        "how long to wait without progress (90s, 10m, 1h)",
-        unset="30m for deploys, 10m for verify",
-    ),
-    Setting(
-        "verify_url",
-        "str",
-        "URL verify probes instead of the load balancer's (sandbox)",
-        unset="the stack's LoadBalancerUrl",
-    ),
-    Setting("deployment_max_percent", "int", "ECS deployment maximum percent"),
-    Setting("deployment_min_healthy_percent", "int", "ECS deployment minimum healthy percent"),
-    Setting("sandbox", "bool", "run the lab in the local sandbox instead of AWS"),
-    Setting("sandbox_dir", "str", "folder of the local sandbox's state and data"),
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, default=f.default, **f.metadata["setting"])
+    for f in fields(Config)
+    if "setting" in f.metadata
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
-
-
-# --- the config file ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FileValue:
-    value: object
-    line: int
-
-
-def read_config_file(path: Path) -> dict[str, FileValue]:
-    """Read `ecslab.yaml`: a flat mapping of setting keys; errors name file, line and key.
-
-    Bounded and strict (see ecslab/inputs.py): size cap, UTF-8, no tags, no aliases,
-    no key twice. A value is a scalar or a list of scalars; messages never quote a line.
-    """
-    import yaml
-
-    from ecslab.core.inputs import CONFIG_MAX_BYTES, CONFIG_MAX_DEPTH, check_yaml, read_text
-
-    what = "config file"
-    text = read_text(
-        path,
-        what,
-        CONFIG_MAX_BYTES,
-        "create it, or leave out --config to use ./ecslab.yaml when present",
-    )
-    check_yaml(text, path, what, max_depth=CONFIG_MAX_DEPTH, allow_tags=False)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        from ecslab.core.inputs import yaml_error
-
-        raise yaml_error(exc, path, what) from None
-    if root is None:
-        return {}
-    if not isinstance(root, yaml.MappingNode):
-        raise ConfigError(
-            f"{_where(path, root)}: expected a mapping of settings (key: value lines)"
-        )
-    _refuse_duplicates(path, root)
-    values: dict[str, FileValue] = {}
-    for key_node, value_node in root.value:
-        key = _file_key(path, key_node)
-        values[key] = FileValue(_file_value(path, key, value_node), key_node.start_mark.line + 1)
-    return values
-
-
-def _where(path: Path, node: Any) -> str:
-    from ecslab.core.inputs import shown
-
-    return f"{shown(str(path))}:{node.start_mark.line + 1}"
-
-
-def _refuse_duplicates(path: Path, root: Any) -> None:
-    from ecslab.core.inputs import duplicate_key, shown
-
-    twice = duplicate_key(root)
-    if twice is not None:
-        key, first, second = twice
-        raise ConfigError(
-            f"{shown(str(path))}: key '{shown(key)}' is given twice, on lines {first} and {second}",
-            "keep one of them",
-            key=key,
-            source=str(path),
-        )
-
-
-def _file_key(path: Path, key_node: Any) -> str:
-    import yaml
-
-    from ecslab.core.inputs import shown
-
-    raw = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
-    key = raw.replace("-", "_")
-    setting = SETTINGS_BY_KEY.get(key)
-    if setting is None or not setting.in_file:
-        known = ", ".join(s.key for s in SETTINGS if s.in_file)
-        raise ConfigError(
-            f"{_where(path, key_node)}: unknown key '{shown(raw)}'",
-            f"known keys: {known}",
-            key=shown(raw),
-            source=str(path),
-        )
-    return key
-
-
-def _file_value(path: Path, key: str, node: Any) -> object:
-    """A scalar, or a list of scalars, as SafeLoader reads it."""
-    import yaml
-
-    loader = yaml.SafeLoader("")
-    if isinstance(node, yaml.SequenceNode) and all(
-        isinstance(item, yaml.ScalarNode) for item in node.value
-    ):
-        return [loader.construct_object(item) for item in node.value]
-    if isinstance(node, yaml.ScalarNode):
-        try:
-            return loader.construct_object(node)
-        except yaml.YAMLError:
-            raise ConfigError(
-                f"{_where(path, node)}: the value of {key} cannot be read",
-                "give a plain value",
-                key=key,
-                source=str(path),
-            ) from None
-    raise ConfigError(
-        f"{_where(path, node)}: {key} must be a single value (or a list, for subnet_ids), "
-        "not a mapping",
-        key=key,
-        source=str(path),
-    )
 
 
 # --- resolution ---------------------------------------------------------------------
@@ -462,7 +432,8 @@ def resolve(
     file (the sandbox's values).
     """
     file_path = _config_file_path(config_path, env, cwd or Path.cwd())
-    file_values = read_config_file(file_path) if file_path else {}
+    file_keys = [s.key for s in SETTINGS if s.in_file]
+    file_values = read_config_file(file_path, file_keys) if file_path else {}
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
     for setting in SETTINGS:
@@ -524,7 +495,7 @@ def validate(config: Config) -> None:
         _check_text,
         _check_names,
         _check_region,
-        _check_output,
+        _check_choices,
         _check_ports,
         _check_fargate,
         _check_deployment,
@@ -574,11 +545,11 @@ def _check_region(config: Config) -> None:
         )
 
 
-def _check_output(config: Config) -> None:
-    if config.output not in ("text", "json"):
-        raise _fail(config, "output", "is not valid: use text or json")
-    if config.platform not in PLATFORMS:
-        raise _fail(config, "platform", f"is not valid: use one of {', '.join(PLATFORMS)}")
+def _check_choices(config: Config) -> None:
+    for setting in SETTINGS:
+        if setting.choices and getattr(config, setting.key) not in setting.choices:
+            *rest, last = setting.choices
+            raise _fail(config, setting.key, f"is not valid: use {', '.join(rest)} or {last}")
 
 
 def _check_ports(config: Config) -> None:

@@ -59,9 +59,9 @@ class Names:
         return f"{self.prefix}-microservice"
 
     def log_stream(self, task_id: str = "") -> str:
-        """The awslogs stream of a task (`prefix/container/task-id`; the template's prefix
-        is the stack name); with no id, the prefix every task's stream starts with."""
-        return f"{self.stack}/{self.container}/{task_id}"
+        """The awslogs stream of a task (the template's stream prefix is the stack name);
+        with no id, the prefix every task's stream starts with."""
+        return awslogs_stream(self.stack, self.container, task_id)
 
     @property
     def load_balancer(self) -> str:
@@ -101,3 +101,9 @@ def deployed(names: Names, outputs: Mapping[str, str] | None) -> Deployed:
         log_group=found.get("LogGroupName") or names.log_group,
         load_balancer_url=found.get("LoadBalancerUrl") or None,
     )
+
+
+def awslogs_stream(prefix: str, container: str, task_id: str = "") -> str:
+    """The stream the awslogs log driver writes a Fargate task's container to:
+    `prefix/container/task-id` (awslogs-stream-prefix, the container's name, the task's id)."""
+    return f"{prefix}/{container}/{task_id}"

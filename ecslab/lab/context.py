@@ -3,6 +3,11 @@
 `Context` is a Protocol so that the domain (lab/, steps/, views/) never imports the
 composition root that builds it (`ecslab.compose.app.App`), and tests can pass any object
 with these members. The clients are built on first use and then shared for the run.
+
+The domain never imports the sandbox either: what only the local sandbox adds to a run
+(its compressed clock, the autoscaling its moto leaves out of a deployed stack) reaches it
+as `Context.sandbox`, a `SandboxHooks` that compose fills in with `--sandbox` and leaves
+None on AWS.
 """
 
 from __future__ import annotations
@@ -20,6 +25,20 @@ if TYPE_CHECKING:
     from ecslab.core.ui import UI
 
 T = TypeVar("T")
+
+
+class SandboxHooks(Protocol):
+    """What the local sandbox adds to a run; `Context.sandbox` is None on AWS."""
+
+    @property
+    def time_scale(self) -> float:
+        """Sandbox seconds per real second: CloudWatch periods and cooldowns are divided by it."""
+        ...
+
+    def after_deploy(self, aws: Aws, stack: str, *, apply: bool) -> tuple[str, ...]:
+        """What the sandbox adds to the deployed `stack` that its moto's CloudFormation
+        leaves out (the template's autoscaling): the changes, made only when `apply`."""
+        ...
 
 
 class Context(Protocol):
@@ -52,6 +71,11 @@ class Context(Protocol):
         ...
 
     def template_path(self) -> Path: ...
+
+    @property
+    def sandbox(self) -> SandboxHooks | None:
+        """The local sandbox's hooks with `--sandbox`, else None."""
+        ...
 
     def command_line(self, command: str) -> str:
         """`ecslab ... COMMAND ...` with the flags the user typed (for resume hints)."""

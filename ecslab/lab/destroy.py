@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from ecslab.aws.cloudformation import CloudFormation, Stack, in_progress
 from ecslab.aws.ecr import Ecr
 from ecslab.core.errors import DeployFailed, Interrupted, NothingToDo
-from ecslab.lab.deploy import delete_blocked, start_and_wait, wait_out
+from ecslab.lab.deploy import delete_blocked
 from ecslab.lab.stack_lock import stack_lock
+from ecslab.lab.stack_wait import start_and_wait, wait_out
 
 if TYPE_CHECKING:
     from ecslab.lab.context import Context

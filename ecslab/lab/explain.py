@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ecslab.core.facts import TEMPLATE_RELPATH
 from ecslab.core.template_refs import references
 
 
@@ -445,7 +446,7 @@ def departures_markdown() -> str:
     lines = [
         "## Departures from the lab",
         "",
-        "Where `templates/worshop-ecs.yaml` does not do what the lab text says, and why. "
+        f"Where `{TEMPLATE_RELPATH.as_posix()}` does not do what the lab text says, and why. "
         'The template marks each place with a "LAB:" comment; `ecslab explain` prints the '
         "same list.",
         "",

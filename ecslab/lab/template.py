@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ecslab.core.errors import UsageError
-from ecslab.core.facts import TEMPLATE_PATH
+from ecslab.core.facts import TEMPLATE_PATH, TEMPLATE_RELPATH
 from ecslab.core.inputs import (
     TEMPLATE_MAX_BYTES,
     TEMPLATE_MAX_DEPTH,
@@ -59,7 +59,7 @@ _FN_TAGS = (
     "ToJsonString",
     "Transform",
 )
-_TEMPLATE_HINT = "Check the path; the lab's template is templates/worshop-ecs.yaml."
+_TEMPLATE_HINT = f"Check the path; the lab's template is {TEMPLATE_RELPATH.as_posix()}."
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 

@@ -6,7 +6,7 @@ files under one root directory, and is stopped by its PID. Importing this packag
 none of boto3, docker, moto or bcrypt; the classes import them when they need them.
 
 The sandbox (`ecslab --sandbox`, `ecslab sandbox up|status|down`) is built from them:
-state.py (state.json, the password file), services.py (up, status, down), haproxy.py (the
+state.py (state.json, the password file), control.py (up, status, down), haproxy.py (the
 load balancer), moto_patch.py (where moto must behave like AWS) and emulator/ (what runs
 beside moto in its process: the ECS scheduler, CloudFormation's timing, alarms, scaling,
 metrics). How `--sandbox` builds the App is ecslab/compose/sandbox_mode.py.
@@ -14,7 +14,7 @@ metrics). How `--sandbox` builds the App is ecslab/compose/sandbox_mode.py.
 
 from ecslab.sandbox.base_image import DEFAULT_TAG as DEFAULT_BASE_IMAGE
 from ecslab.sandbox.base_image import BaseImage, build_base_image
-from ecslab.sandbox.dockerd import DockerEngine
+from ecslab.sandbox.dockerd import PrivateDockerd
 from ecslab.sandbox.errors import (
     MissingBinaryError,
     MissingDependencyError,
@@ -31,13 +31,13 @@ from ecslab.sandbox.registry import Registry
 __all__ = [
     "DEFAULT_BASE_IMAGE",
     "BaseImage",
-    "DockerEngine",
     "MissingBinaryError",
     "MissingDependencyError",
     "MissingPythonPackageError",
     "MotoServer",
     "NeedsRootError",
     "PostgresServer",
+    "PrivateDockerd",
     "Registry",
     "SandboxError",
     "ServiceStartError",

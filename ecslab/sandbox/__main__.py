@@ -18,18 +18,18 @@ import threading
 from pathlib import Path
 
 from ecslab.sandbox.base_image import DEFAULT_TAG, build_base_image
-from ecslab.sandbox.dockerd import DockerEngine
+from ecslab.sandbox.dockerd import PrivateDockerd
 from ecslab.sandbox.errors import SandboxError
 
 
 def _start_dockerd(args: argparse.Namespace) -> None:
-    engine = DockerEngine(args.root.resolve())
+    engine = PrivateDockerd(args.root.resolve())
     engine.start(die_with_parent=False)
     print(engine.docker_host)
 
 
 def _stop_dockerd(args: argparse.Namespace) -> None:
-    engine = DockerEngine(args.root.resolve())
+    engine = PrivateDockerd(args.root.resolve())
     engine.stop()
     shutil.rmtree(engine.root, ignore_errors=True)
 

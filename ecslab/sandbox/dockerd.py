@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ecslab.sandbox.errors import NeedsRootError, SandboxError
+from ecslab.sandbox.local_service import LocalService
 from ecslab.sandbox.ports import http_status
 from ecslab.sandbox.process import (
     find_binary,
@@ -33,7 +34,6 @@ from ecslab.sandbox.process import (
     stop_process,
     wait_for,
 )
-from ecslab.sandbox.service import LocalService
 
 if TYPE_CHECKING:
     import docker
@@ -47,10 +47,10 @@ DAEMON_FLAGS = (
 )
 
 
-class DockerEngine(LocalService):
+class PrivateDockerd(LocalService):
     """dockerd under `root`: `start()`, `stop()`, `remove()`, `docker_host`, `client()`.
 
-    `DockerEngine.attached(url)` wraps an engine someone else started (CI): start() only
+    `PrivateDockerd.attached(url)` wraps an engine someone else started (CI): start() only
     checks that it answers, and stop()/remove() leave it alone.
     """
 
@@ -79,7 +79,7 @@ class DockerEngine(LocalService):
         self.start_seconds: float | None = None
 
     @classmethod
-    def attached(cls, docker_host: str) -> DockerEngine:
+    def attached(cls, docker_host: str) -> PrivateDockerd:
         """An engine started elsewhere, reachable at `docker_host` (unix:// or tcp://127.x)."""
         return cls(docker_host=docker_host)
 

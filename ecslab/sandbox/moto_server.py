@@ -10,8 +10,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from ecslab.sandbox.errors import MissingPythonPackageError, SandboxError, ServiceStartError
+from ecslab.sandbox.local_service import LocalService
 from ecslab.sandbox.ports import LOOPBACK, http_status, port_is_free
-from ecslab.sandbox.service import LocalService
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer

@@ -22,9 +22,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ecslab.sandbox.errors import MissingBinaryError, SandboxError, ServiceStartError
+from ecslab.sandbox.local_service import LocalService
 from ecslab.sandbox.ports import LOOPBACK, free_port
 from ecslab.sandbox.process import find_binary, pid_alive, run, stop_pid
-from ecslab.sandbox.service import LocalService
 
 APT_PACKAGE = "postgresql"
 OS_USER = "postgres"

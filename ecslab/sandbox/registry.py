@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ecslab.sandbox.errors import MissingPythonPackageError, ServiceStartError
+from ecslab.sandbox.local_service import LocalService
 from ecslab.sandbox.ports import LOOPBACK, free_port, http_status
 from ecslab.sandbox.process import find_binary, spawn, stop_process, wait_for
-from ecslab.sandbox.service import LocalService
 
 APT_PACKAGE = "docker-registry"
 BCRYPT_COST = 4

@@ -50,7 +50,7 @@ NAME = "push-image"
 
 
 @dataclass(frozen=True)
-class Target:
+class PushTarget:
     """Where the image goes: the ECR repository, and the path docker pushes to."""
 
     repository: str
@@ -125,7 +125,7 @@ class PushImage:
             return Assessment(False, reason, self._plan(target, tag), facts)
         return Assessment(True, f"ECR holds {target.repository}:{tag.name} ({found.digest})")
 
-    def _plan(self, target: Target | None, tag: ImageTag) -> tuple[str, ...]:
+    def _plan(self, target: PushTarget | None, tag: ImageTag) -> tuple[str, ...]:
         where = target.push_repository if target else f"<{self.app.config.names.repository}>"
         return (
             f"build {self.app.microsite_path()} for {self.app.config.platform} "
@@ -154,7 +154,7 @@ class PushImage:
         extra = [LATEST] if self.app.config.push_latest and tag.name != LATEST else []
         return [tag.name, *extra]
 
-    def _find_target(self) -> Target | None:
+    def _find_target(self) -> PushTarget | None:
         """The repository named by the ECR stack's outputs, or None before deploy-ecr.
 
         A stack whose outputs are not filled in (moto after a change set) is looked up by
@@ -169,16 +169,16 @@ class PushImage:
             uri = self.app.aws.ecr.repository_uri(name)
             if uri is None:
                 return None
-        return Target(name, uri, push_repository(self.app.config, uri, name))
+        return PushTarget(name, uri, push_repository(self.app.config, uri, name))
 
-    def _target(self) -> Target:
+    def _target(self) -> PushTarget:
         target = self._find_target()
         if target is None:
             stack = self.app.config.names.stack
             raise AwsError(f"the stack {stack} has no ECR repository outputs yet", DEPLOY_ECR_HINT)
         return target
 
-    def _login(self, client: docker.DockerClient, target: Target, login: RegistryLogin) -> None:
+    def _login(self, client: docker.DockerClient, target: PushTarget, login: RegistryLogin) -> None:
         ui = self.app.ui
         ui.info(f"logging in to {target.registry} as {login.username}")
         engine.with_retries(
@@ -194,7 +194,7 @@ class PushImage:
         )
 
     def _build(
-        self, client: docker.DockerClient, target: Target, tag: ImageTag
+        self, client: docker.DockerClient, target: PushTarget, tag: ImageTag
     ) -> tuple[str, float]:
         """Build with live output; the image id and seconds taken."""
         config, ui = self.app.config, self.app.ui
@@ -230,7 +230,7 @@ class PushImage:
     def _push_tag(
         self,
         client: docker.DockerClient,
-        target: Target,
+        target: PushTarget,
         image_id: str,
         tag: str,
         login: RegistryLogin,
@@ -256,7 +256,9 @@ class PushImage:
         image = self._record(target, tag, result.digest, login)
         return Pushed(tag, image, result)
 
-    def _record(self, target: Target, tag: str, digest: str, login: RegistryLogin) -> ImageDetail:
+    def _record(
+        self, target: PushTarget, tag: str, digest: str, login: RegistryLogin
+    ) -> ImageDetail:
         """Make sure ECR knows `tag` as `digest` (registering it when a stand-in got the push)."""
         if self.app.config.registry:
             manifest = fetch_manifest(
@@ -277,7 +279,7 @@ class PushImage:
     def _result(
         self,
         client: docker.DockerClient,
-        target: Target,
+        target: PushTarget,
         image_id: str,
         results: list[Pushed],
         build_seconds: float,
@@ -308,7 +310,7 @@ class PushImage:
     def _traffic(
         self,
         client: docker.DockerClient,
-        target: Target,
+        target: PushTarget,
         image_id: str,
         digest: str,
         results: list[Pushed],

@@ -6,11 +6,13 @@ waiter's own rule) and that deployment's rollout is COMPLETED (what CloudFormati
 for before the service resource completes), its deployment was not rolled back by the
 circuit breaker, and, in the sandbox, the template's autoscaling exists in moto (its
 CloudFormation skips it).
-run(): in the sandbox, create that autoscaling (ecslab/sandbox/autoscaling.py); then poll
+run(): in the sandbox, create that autoscaling (the Context's `sandbox.after_deploy`); then poll
 DescribeServices (bounded, on the app's clock) until stable. A deployment that fails
 (rolloutState FAILED, or a primary deployment that is the circuit breaker's rollback)
 fails the step with the root cause: the newest stopped task of the failed task
-definition, its stopped reason, exit code and last log lines from CloudWatch Logs.
+definition, its stopped reason, exit code and last log lines from CloudWatch Logs. Every
+read goes through the aws/ wrappers (Ecs.describe_service, Ecs.tasks, Ecs.awslogs,
+Logs.stream_tail).
 On AWS the stack's own update already waits for the service, so this step finds it
 stable at once.
 """
@@ -19,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ecslab.core.errors import DeployFailed, UsageError
 from ecslab.steps.base import Assessment, Outcome, StepResult
 
 if TYPE_CHECKING:
+    from ecslab.aws.ecs import Service, Task
     from ecslab.lab.context import Context
 
 NAME = "service-stable"
@@ -45,33 +48,33 @@ def build(app: Context) -> ServiceStable:
 class Reading:
     """One DescribeServices, judged."""
 
-    service: dict[str, Any] | None
+    service: Service | None
 
     @property
     def stable(self) -> bool:
         s = self.service
-        if s is None or len(s["deployments"]) != 1 or s["runningCount"] != s["desiredCount"]:
+        if s is None or len(s.deployments) != 1 or s.running != s.desired:
             return False
         # The waiter stops there; CloudFormation also waits for the rollout (where reported).
-        return bool(s["deployments"][0].get("rolloutState", "COMPLETED") == "COMPLETED")
+        return (s.deployments[0].rollout_state or "COMPLETED") == "COMPLETED"
 
     @property
     def failed(self) -> bool:
         if self.service is None:
             return False
-        deployments = self.service["deployments"]
-        primary = deployments[0] if deployments else {}
-        return any(d.get("rolloutState") == "FAILED" for d in deployments) or str(
-            primary.get("rolloutStateReason", "")
-        ).startswith(BREAKER)
+        deployments = self.service.deployments
+        return any(d.rollout_state == "FAILED" for d in deployments) or (
+            bool(deployments) and deployments[0].rollout_reason.startswith(BREAKER)
+        )
 
     def summary(self) -> str:
-        s = self.service or {}
-        deployment = (s.get("deployments") or [{}])[0]
+        s = self.service
+        if s is None:
+            return "0/0 task(s) running, 0 deployment(s), primary ?"
+        primary = s.deployments[0].rollout_state if s.deployments else ""
         return (
-            f"{s.get('runningCount', 0)}/{s.get('desiredCount', 0)} task(s) running, "
-            f"{len(s.get('deployments', []))} deployment(s), primary "
-            f"{deployment.get('rolloutState', '?')}"
+            f"{s.running}/{s.desired} task(s) running, {len(s.deployments)} deployment(s), "
+            f"primary {primary or '?'}"
         )
 
 
@@ -82,22 +85,17 @@ class ServiceStable:
         self.app = app
 
     def _read(self) -> Reading:
-        from ecslab.aws.session import aws_errors
-
         names = self.app.config.names
-        ecs = self.app.aws.client("ecs")
-        with aws_errors(f"describe ECS service {names.service}"):
-            try:
-                answer = ecs.describe_services(cluster=names.cluster, services=[names.service])
-            except ecs.exceptions.ClusterNotFoundException:  # no stack yet (a plan, a dry run)
-                return Reading(None)
-        found = [s for s in answer.get("services", []) if s.get("status") == "ACTIVE"]
-        return Reading(found[0] if found else None)
+        service = self.app.aws.ecs.describe_service(names.cluster, names.service)
+        # A DRAINING service is being deleted: as good as not deployed.
+        return Reading(service if service is not None and service.status == "ACTIVE" else None)
 
-    def _autoscaling(self) -> Any:
-        from ecslab.sandbox.autoscaling import AutoscalingEmulator
-
-        return AutoscalingEmulator(self.app.aws, self.app.config.names.stack)
+    def _after_deploy(self, *, apply: bool) -> tuple[str, ...]:
+        """The sandbox's additions to the deployed stack (none on AWS)."""
+        sandbox = self.app.sandbox
+        if sandbox is None:
+            return ()
+        return sandbox.after_deploy(self.app.aws, self.app.config.names.stack, apply=apply)
 
     def validate(self) -> None:
         """Nothing to check before AWS: the service is the stack's."""
@@ -106,9 +104,7 @@ class ServiceStable:
         reading = self._read()
         name = self.app.config.names.service
         changes = [f"wait until service {name} is stable"]
-        if self.app.config.sandbox:
-            scaling = self._autoscaling().pending()
-            changes += [f"autoscaling: {c}" for c in scaling.changes]
+        changes += [f"autoscaling: {c}" for c in self._after_deploy(apply=False)]
         if reading.service is None:
             reason = "the ECS service is not deployed yet (deploy-service creates it)"
             return Assessment(False, reason, tuple(changes), reading)
@@ -123,11 +119,9 @@ class ServiceStable:
         return Assessment(True, f"service {name} is stable: {reading.summary()}")
 
     def run(self, assessment: Assessment) -> StepResult:
-        changes: list[str] = []
-        if self.app.config.sandbox:
-            changes = [str(c) for c in self._autoscaling().apply().changes]
-            for change in changes:
-                self.app.ui.info(f"autoscaling: {change}", step=NAME)
+        changes = list(self._after_deploy(apply=True))
+        for change in changes:
+            self.app.ui.info(f"autoscaling: {change}", step=NAME)
         reading = self._wait()
         message = f"service {self.app.config.names.service} is stable: {reading.summary()}"
         return StepResult(Outcome.DONE, message, {"autoscaling_changes": changes})
@@ -160,72 +154,45 @@ class ServiceStable:
     def _cause(self, reading: Reading) -> tuple[str, bool]:
         """The failed deployment's newest stopped task: reason, exit code, last log lines;
         and whether the service was rolled back to an earlier version."""
-        service = reading.service or {}
-        deployments = service.get("deployments") or [{}]
-        failed = next((d for d in deployments if d.get("rolloutState") == "FAILED"), None)
-        primary = deployments[0]
-        rolled_back = str(primary.get("rolloutStateReason", "")).startswith(BREAKER) and (
-            failed is None or failed is not primary
+        assert reading.service is not None  # a failed reading has a service
+        service = reading.service
+        failed = next((d for d in service.deployments if d.rollout_state == "FAILED"), None)
+        primary = service.deployments[0] if service.deployments else None
+        rolled_back = (
+            primary is not None
+            and primary.rollout_reason.startswith(BREAKER)
+            and (failed is None or failed is not primary)
         )
-        head = f"the deployment of service {service.get('serviceName')} failed"
+        head = f"the deployment of service {service.name} failed"
         head += " and was rolled back" if rolled_back else " (the circuit breaker stopped it)"
-        task = self._newest_stopped_task(
-            lambda definition: (
-                definition == failed["taskDefinition"]
-                if failed is not None
-                else definition != primary.get("taskDefinition")
-            )
-        )
+        if failed is not None:
+            task = self._newest_stopped_task(lambda d: d == failed.task_definition)
+        else:
+            kept = primary.task_definition if primary else ""
+            task = self._newest_stopped_task(lambda d: d != kept)
         if task is None:
             return head, rolled_back
-        container = (task.get("containers") or [{}])[0]
-        task_id = task["taskArn"].rsplit("/", 1)[-1]
-        parts = [f"{head}: task {task_id} stopped: {task.get('stoppedReason')}"]
-        if container.get("exitCode") is not None:
-            parts.append(f"exit code {container['exitCode']}")
-        if container.get("reason"):
-            parts.append(str(container["reason"]))
+        why = task.stopped_reason or "no reason given"
+        parts = [f"{head}: task {task.short_id} stopped: {why}"]
+        container = task.containers[0] if task.containers else None
+        if container is not None and container.exit_code is not None:
+            parts.append(f"exit code {container.exit_code}")
+        if container is not None and container.reason:
+            parts.append(container.reason)
         lines = self._log_lines(task)
         return "; ".join(parts) + (f"\nits last log lines:\n{lines}" if lines else ""), rolled_back
 
-    def _newest_stopped_task(self, of_failed: Callable[[str], bool]) -> dict[str, Any] | None:
-        from ecslab.aws.session import aws_errors
-
+    def _newest_stopped_task(self, of_failed: Callable[[str], bool]) -> Task | None:
         names = self.app.config.names
-        ecs = self.app.aws.client("ecs")
-        with aws_errors("read the stopped tasks"):
-            arns = ecs.list_tasks(
-                cluster=names.cluster, serviceName=names.service, desiredStatus="STOPPED"
-            )["taskArns"]
-            tasks = (
-                ecs.describe_tasks(cluster=names.cluster, tasks=arns[:100])["tasks"] if arns else []
-            )
-        found = [
-            t for t in tasks if t.get("stoppedAt") and of_failed(str(t.get("taskDefinitionArn")))
-        ]
-        return max(found, key=lambda t: t["stoppedAt"]) if found else None
+        stopped = self.app.aws.ecs.tasks(names.cluster, names.service, "STOPPED")
+        found = [t for t in stopped if t.stopped_at and of_failed(t.task_definition)]
+        return max(found, key=lambda t: t.stopped_at or 0) if found else None
 
-    def _log_lines(self, task: dict[str, Any]) -> str:
-        from ecslab.aws.session import aws_errors
-
-        with aws_errors("read the task's log lines"):
-            definition = self.app.aws.client("ecs").describe_task_definition(
-                taskDefinition=task["taskDefinitionArn"]
-            )["taskDefinition"]
-            container = definition["containerDefinitions"][0]
-            options = (container.get("logConfiguration") or {}).get("options") or {}
-            if "awslogs-group" not in options or "awslogs-stream-prefix" not in options:
-                return ""
-            task_id = task["taskArn"].rsplit("/", 1)[-1]
-            stream = f"{options['awslogs-stream-prefix']}/{container['name']}/{task_id}"
-            logs = self.app.aws.client("logs")
-            try:
-                events = logs.get_log_events(
-                    logGroupName=options["awslogs-group"],
-                    logStreamName=stream,
-                    limit=LOG_LINES,
-                    startFromHead=False,
-                )["events"]
-            except logs.exceptions.ResourceNotFoundException:
-                return ""
-        return "\n".join(f"  {e['message']}" for e in events)
+    def _log_lines(self, task: Task) -> str:
+        awslogs = self.app.aws.ecs.awslogs(task.task_definition)
+        if awslogs is None:
+            return ""
+        events = self.app.aws.logs.stream_tail(
+            awslogs.group, awslogs.stream(task.short_id), LOG_LINES
+        )
+        return "\n".join(f"  {e.message}" for e in events)

@@ -58,21 +58,21 @@ def build(app: Context) -> VerifyStep:
 
 
 @dataclass(frozen=True)
-class Target:
+class ProbeTarget:
     url: str
     stack: Stack | None
     watch: bool = True  # False when AWS cannot be read: probe only
 
 
-def resolve_target(app: Context) -> Target:
+def resolve_target(app: Context) -> ProbeTarget:
     """The URL to probe: `verify_url` when set, else the stack's LoadBalancerUrl output."""
     names = app.config.names
     if app.config.verify_url:
         try:
-            return Target(app.config.verify_url, app.aws.cloudformation.describe(names.stack))
+            return ProbeTarget(app.config.verify_url, app.aws.cloudformation.describe(names.stack))
         except AwsError as exc:
             app.ui.warning(f"cannot read AWS, probing {app.config.verify_url} only: {exc.message}")
-            return Target(app.config.verify_url, None, watch=False)
+            return ProbeTarget(app.config.verify_url, None, watch=False)
     stack = app.aws.cloudformation.describe(names.stack)
     if stack is not None and stack.status in BROKEN_STATES:
         raise _stack_failure(app, stack)
@@ -94,7 +94,7 @@ def resolve_target(app: Context) -> Target:
             "set verify_url (ECSLAB_VERIFY_URL) to the URL of the locally running microsite, "
             "e.g. http://127.0.0.1:8080/",
         )
-    return Target(url if url.endswith("/") else url + "/", stack)
+    return ProbeTarget(url if url.endswith("/") else url + "/", stack)
 
 
 def _is_emulated(endpoint_url: str | None) -> bool:
@@ -151,7 +151,7 @@ class _State:
 class Verifier:
     """The polling loop of one `verify`."""
 
-    def __init__(self, app: Context, target: Target) -> None:
+    def __init__(self, app: Context, target: ProbeTarget) -> None:
         self._app = app
         self._ui = app.ui
         self._clock = app.clock

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ecslab.lab.watch import Frame, read_frame
+from ecslab.lab.watch_frame import Frame, read_frame
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -120,16 +120,8 @@ def render(frame: Frame) -> RenderableType:
 
 
 def sandbox_time_scale(app: Context) -> float:
-    """The sandbox's clock compression (1.0 on AWS, or when no sandbox state is found)."""
-    if not app.config.sandbox:
-        return 1.0
-    from pathlib import Path
-
-    from ecslab.sandbox.state import load_state
-
-    folder = Path(app.config.sandbox_dir).expanduser()
-    state = load_state(folder if folder.is_absolute() else app.cwd / folder)
-    return state.time_scale if state else 1.0
+    """The sandbox's clock compression (1.0 on AWS)."""
+    return app.sandbox.time_scale if app.sandbox else 1.0
 
 
 def watch(

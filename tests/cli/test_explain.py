@@ -9,8 +9,6 @@ from ecslab.lab.template import load_template
 
 from .conftest import Result
 
-REPO_TEMPLATE = "templates/worshop-ecs.yaml"
-
 
 def test_explains_every_resource_of_the_template(ecslab: Callable[..., Result]) -> None:
     result = ecslab("-o", "json", "explain")

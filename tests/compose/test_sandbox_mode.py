@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
+from dataclasses import replace
 from pathlib import Path
 
-from ecslab.compose.sandbox_mode import sandbox_defaults
-from ecslab.core.config import Secret, resolve
+from ecslab.compose.app import App
+from ecslab.compose.sandbox_mode import LocalSandbox, sandbox_defaults
+from ecslab.core.config import Config, Secret, resolve
+from ecslab.core.ui import UI
 from ecslab.sandbox.state import SandboxState, ensure_secret, load_state, sandbox_root
 from ecslab.steps import STEPS, for_mode
+from ecslab.views.watch import sandbox_time_scale
 
 
 def _state(root: Path) -> SandboxState:
@@ -65,3 +70,13 @@ def test_sandbox_dir_is_relative_to_the_current_folder(tmp_path: Path) -> None:
 def test_sandbox_and_aws_run_all_list_the_same_steps() -> None:
     assert for_mode(STEPS, sandbox=True) == for_mode(STEPS, sandbox=False)
     assert [s.name for s in STEPS][-2:] == ["service-stable", "verify"]
+
+
+def test_the_domain_gets_the_sandbox_clock_from_the_hooks_and_none_on_aws(tmp_path: Path) -> None:
+    state = replace(_state(tmp_path), time_scale=25.0)
+    ui = UI(out=io.StringIO(), err=io.StringIO(), mode="json")
+    on_aws = App(config=Config(), ui=ui)
+    in_sandbox = App(config=Config(sandbox=True), ui=ui, sandbox=LocalSandbox(state))
+
+    assert on_aws.sandbox is None and sandbox_time_scale(on_aws) == 1.0
+    assert sandbox_time_scale(in_sandbox) == 25.0

@@ -16,7 +16,7 @@ from ecslab.core.clock import FakeClock
 from ecslab.core.errors import ExitCode, ImageError
 from ecslab.engine import docker_engine as engine
 from ecslab.engine.docker_engine import BuildFailed, PushFailed
-from ecslab.sandbox.dockerd import DockerEngine
+from ecslab.sandbox.dockerd import PrivateDockerd
 from ecslab.sandbox.registry import Registry
 
 
@@ -76,7 +76,7 @@ def test_connect_to_nowhere_says_how_to_start_docker(
 
 
 def test_connect_follows_docker_host(
-    monkeypatch: pytest.MonkeyPatch, dockerd: DockerEngine
+    monkeypatch: pytest.MonkeyPatch, dockerd: PrivateDockerd
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", dockerd.docker_host)
     client = engine.connect()

@@ -29,9 +29,9 @@ from ecslab.core.config import Config
 from ecslab.core.environment import Environment
 from ecslab.core.errors import DeployFailed, ExitCode
 from ecslab.core.ui import UI
-from ecslab.lab.deploy import wait_for_stack
 from ecslab.lab.probe import Verdict, probe
 from ecslab.lab.stack_lock import stack_lock
+from ecslab.lab.stack_wait import wait_for_stack
 from tests.hostile.conftest import Result
 from tests.hostile.peers import elapsed, html_server, hung_server, odd_server, slow_header_server
 
@@ -192,9 +192,10 @@ def test_the_resume_command_keeps_the_users_flags(clean_env: Path) -> None:
     (clean_env / "my config.yaml").write_text("region: eu-west-1\n")
     state.flag_names["fargate_cpu"] = "--cpu"
     app = state.build_app({"fargate_cpu": 512, "fargate_memory": 1024, "verify_url": None})
+    # fargate_memory's spelling was not noted: its declared flag (--memory), a real one
     assert app.command_line("step deploy-ecr") == (
         "ecslab --config 'my config.yaml' --project-name shop --environment qa "
-        "step deploy-ecr --cpu 512 --fargate-memory 1024"
+        "step deploy-ecr --cpu 512 --memory 1024"
     )
     assert "long-enough-pw" not in app.command_line("run-all")
 

@@ -20,7 +20,8 @@ from ecslab.aws.cloudformation import CloudFormation, StackEvent, first_failure
 from ecslab.compose.app import App
 from ecslab.core.clock import FakeClock
 from ecslab.core.errors import DeployFailed, ExitCode, Interrupted
-from ecslab.lab.deploy import DesiredStack, deploy, wait_for_stack
+from ecslab.lab.deploy import DesiredStack, deploy
+from ecslab.lab.stack_wait import wait_for_stack
 from tests.helpers import make_app, output
 
 NAME = "ecslab-dev"

@@ -11,8 +11,8 @@ from botocore.stub import ANY, Stubber
 from ecslab.aws.cloudformation import CloudFormation
 from ecslab.core.clock import FakeClock
 from ecslab.core.errors import DeployFailed, ExitCode, Interrupted, NothingToDo, UsageError
-from ecslab.lab.deploy import STALE_READ_GRACE, wait_for_stack
 from ecslab.lab.destroy import destroy_all
+from ecslab.lab.stack_wait import STALE_READ_GRACE, wait_for_stack
 from ecslab.steps import deploy_ecr, deploy_service
 from tests.helpers import make_app, output, put_fake_image, run_step
 

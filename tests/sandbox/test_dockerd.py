@@ -1,4 +1,4 @@
-"""DockerEngine: a bridge-less dockerd that stops by PID and leaves no process or mount."""
+"""PrivateDockerd: a bridge-less dockerd that stops by PID and leaves no process or mount."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import docker
 import pytest
 
 from ecslab.sandbox import NeedsRootError
-from ecslab.sandbox.dockerd import DockerEngine, mounts_under
+from ecslab.sandbox.dockerd import PrivateDockerd, mounts_under
 from ecslab.sandbox.process import pid_alive
 
 
@@ -36,7 +36,7 @@ def _leave_a_netns_mount(client: docker.DockerClient) -> None:
 def test_stop_leaves_no_process_and_no_mount() -> None:
     if os.geteuid() != 0 and not os.environ.get("CI"):
         pytest.skip("dockerd needs root")
-    engine = DockerEngine()
+    engine = PrivateDockerd()
     try:
         engine.start()
     except NeedsRootError as exc:
@@ -58,8 +58,8 @@ def test_stop_leaves_no_process_and_no_mount() -> None:
     assert not engine.root.exists()
 
 
-def test_attached_engine_is_left_running(dockerd: DockerEngine) -> None:
-    attached = DockerEngine.attached(dockerd.docker_host)
+def test_attached_engine_is_left_running(dockerd: PrivateDockerd) -> None:
+    attached = PrivateDockerd.attached(dockerd.docker_host)
     attached.start()
     attached.remove()
     assert dockerd.ping()

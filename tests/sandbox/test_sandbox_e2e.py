@@ -24,7 +24,7 @@ import pytest
 
 from ecslab.cli import run
 from ecslab.lab.template import load_template
-from ecslab.sandbox import DockerEngine
+from ecslab.sandbox import PrivateDockerd
 from ecslab.sandbox.emulator.ecs_containers import LABEL_ROOT
 from ecslab.sandbox.process import pid_alive, wait_for
 from ecslab.sandbox.state import SandboxState, load_state
@@ -61,7 +61,7 @@ class Result:
 
 @pytest.fixture
 def sandbox_root(
-    dockerd: DockerEngine,
+    dockerd: PrivateDockerd,
     base_image: str,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -95,7 +95,7 @@ def _ecslab(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
     return Result(code, captured.out, captured.err)
 
 
-def _task_targets(dockerd: DockerEngine, state: SandboxState) -> set[str]:
+def _task_targets(dockerd: PrivateDockerd, state: SandboxState) -> set[str]:
     """127.0.0.1:PORT of each running task container, from Docker itself."""
     client = dockerd.client()
     try:
@@ -115,7 +115,7 @@ def _get_json(url: str) -> dict[str, Any]:
 
 def test_sandbox_run_all_status_destroy_down(
     sandbox_root: Path,
-    dockerd: DockerEngine,
+    dockerd: PrivateDockerd,
     capsys: pytest.CaptureFixture[str],
     awscli: Callable[[str], AwsCli],
 ) -> None:
@@ -243,7 +243,9 @@ def _assert_autoscaling_checked(result: Result) -> None:
     assert "missing" not in json.dumps(table), table
 
 
-def _assert_destroyed(capsys: pytest.CaptureFixture[str], dockerd: DockerEngine, root: str) -> None:
+def _assert_destroyed(
+    capsys: pytest.CaptureFixture[str], dockerd: PrivateDockerd, root: str
+) -> None:
     import boto3
 
     state = load_state(Path(root))

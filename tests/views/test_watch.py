@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from ecslab.core.clock import FakeClock
-from ecslab.lab.watch import read_frame
+from ecslab.lab.watch_frame import read_frame
 from ecslab.sandbox.emulator.scaling import ScalingExecutor, describe_scaling_activities_method
 from ecslab.views.watch import frame_lines, sparkline, watch
 from tests.helpers import make_app

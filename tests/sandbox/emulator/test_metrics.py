@@ -10,7 +10,7 @@ import boto3
 import docker
 import pytest
 
-from ecslab.sandbox.dockerd import DockerEngine
+from ecslab.sandbox.dockerd import PrivateDockerd
 from ecslab.sandbox.emulator.metrics import (
     LABEL_CLUSTER,
     LABEL_SERVICE,
@@ -70,7 +70,7 @@ def task(docker_client: docker.DockerClient, base_image: str) -> Iterator[str]:
 
 
 def test_publishes_the_services_memory_and_cpu_into_cloudwatch(
-    aws: boto3.Session, dockerd: DockerEngine, task: str
+    aws: boto3.Session, dockerd: PrivateDockerd, task: str
 ) -> None:
     ecs = aws.client("ecs")
     ecs.create_cluster(clusterName="lab")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecslab.sandbox.base_image import DEFAULT_TAG, build_base_image
-from ecslab.sandbox.dockerd import DockerEngine
+from ecslab.sandbox.dockerd import PrivateDockerd
 from ecslab.sandbox.errors import MissingDependencyError, NeedsRootError, SandboxError
 from ecslab.sandbox.moto_seam import check_moto
 from ecslab.sandbox.ports import LOOPBACK, free_port, http_status, port_is_free
@@ -122,7 +122,7 @@ def _stop_postgres(state: SandboxState) -> bool:
 def _stop_own_dockerd(state: SandboxState) -> bool:
     if not state.dockerd_root:
         return False  # an engine someone else runs: not ours to stop
-    DockerEngine(Path(state.dockerd_root)).stop()
+    PrivateDockerd(Path(state.dockerd_root)).stop()
     state.docker_host = ""
     return True
 
@@ -152,12 +152,12 @@ def _others_can_enter(path: Path) -> bool:
 
 
 def _ensure_docker(state: SandboxState, docker_host: str | None) -> None:
-    if state.docker_host and DockerEngine.attached(state.docker_host).ping():
+    if state.docker_host and PrivateDockerd.attached(state.docker_host).ping():
         return
     if docker_host:
-        engine = DockerEngine.attached(docker_host)
+        engine = PrivateDockerd.attached(docker_host)
     else:
-        engine = DockerEngine(_docker_root(state))
+        engine = PrivateDockerd(_docker_root(state))
         state.dockerd_root = str(engine.root)
     try:
         engine.start(die_with_parent=False)
@@ -277,7 +277,7 @@ def _ensure_base_image(state: SandboxState, ui: UI, configured: str | None) -> N
     missing (then the Dockerfile's own base is pulled by the engine)."""
     if configured or state.base_image or shutil.which("mmdebstrap") is None:
         return
-    client = DockerEngine.attached(state.docker_host).client()
+    client = PrivateDockerd.attached(state.docker_host).client()
     try:
         message = "building the local base image with mmdebstrap (about 30-60 s, once)"
         with ui.status(message):
@@ -294,7 +294,7 @@ def _ensure_base_image(state: SandboxState, ui: UI, configured: str | None) -> N
 
 def status(state: SandboxState) -> list[ServiceStatus]:
     """Whether each service answers, and where."""
-    docker = DockerEngine.attached(state.docker_host) if state.docker_host else None
+    docker = PrivateDockerd.attached(state.docker_host) if state.docker_host else None
     return [
         ServiceStatus("moto (AWS API)", _pid_up(state.moto_pid), state.endpoint_url),
         ServiceStatus("registry (ECR)", _pid_up(state.registry_pid), state.registry),
@@ -335,7 +335,7 @@ def down(root: Path, *, purge: bool = False) -> list[str]:
     state = load_state(root)
     if state is None:
         if purge and (root / "docker").is_dir():
-            DockerEngine(root / "docker").stop()
+            PrivateDockerd(root / "docker").stop()
             shutil.rmtree(root, ignore_errors=True)
         return []
     stopped = []
@@ -352,7 +352,7 @@ def down(root: Path, *, purge: bool = False) -> list[str]:
         server.stop()
         stopped.append("PostgreSQL")
     if state.dockerd_root:
-        DockerEngine(Path(state.dockerd_root)).stop()
+        PrivateDockerd(Path(state.dockerd_root)).stop()
         stopped.append("dockerd")
     _remove_files(state, purge=purge)
     return stopped
@@ -361,9 +361,9 @@ def down(root: Path, *, purge: bool = False) -> list[str]:
 def _stop_tasks(state: SandboxState) -> list[str]:
     from ecslab.sandbox.emulator.ecs_containers import remove_all
 
-    if not state.docker_host or not DockerEngine.attached(state.docker_host).ping():
+    if not state.docker_host or not PrivateDockerd.attached(state.docker_host).ping():
         return []
-    client = DockerEngine.attached(state.docker_host).client()
+    client = PrivateDockerd.attached(state.docker_host).client()
     try:
         count = remove_all(client, state.path)
     finally:

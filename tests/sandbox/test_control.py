@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ecslab.core.ui import UI
-from ecslab.sandbox import DockerEngine, services
+from ecslab.sandbox import PrivateDockerd, control
 from ecslab.sandbox.errors import SandboxError
 from ecslab.sandbox.ports import LOOPBACK
 from ecslab.sandbox.process import pid_alive
@@ -21,14 +21,14 @@ def _state_with_taken_lb_port(root: Path, holder: socket.socket) -> SandboxState
     """A saved sandbox state whose load balancer port another program holds."""
     root.mkdir(parents=True)
     root.chmod(0o711)
-    state = services._new_state(root)
+    state = control._new_state(root)
     state.lb_port = holder.getsockname()[1]
     state.save()
     return state
 
 
 def test_a_start_failing_part_way_stops_what_it_started(
-    dockerd: DockerEngine, tmp_path: Path
+    dockerd: PrivateDockerd, tmp_path: Path
 ) -> None:
     root = tmp_path / "sandbox"
     with socket.socket() as holder:
@@ -38,10 +38,10 @@ def test_a_start_failing_part_way_stops_what_it_started(
         ui = UI(mode="plain", out=io.StringIO(), err=io.StringIO(), interactive=False)
         try:
             with pytest.raises(SandboxError) as caught:
-                services.up(root, ui, docker_host=dockerd.docker_host, base_image="unused:tag")
+                control.up(root, ui, docker_host=dockerd.docker_host, base_image="unused:tag")
             state = load_state(root)
         finally:
-            left = services.down(root)  # nothing left to stop if the code under test is right
+            left = control.down(root)  # nothing left to stop if the code under test is right
             shutil.rmtree(made.postgres_root, ignore_errors=True)
 
     error = caught.value
@@ -54,20 +54,20 @@ def test_a_start_failing_part_way_stops_what_it_started(
     assert left == []
     assert state is not None
     assert state.moto_pid is None and state.registry_pid is None and state.lb_pid is None
-    assert not services._postgres(state).is_running()
+    assert not control._postgres(state).is_running()
     assert dockerd.ping()
 
 
 def test_a_start_that_succeeds_leaves_nothing_to_undo_and_down_stops_all(
-    dockerd: DockerEngine, tmp_path: Path
+    dockerd: PrivateDockerd, tmp_path: Path
 ) -> None:
     root = tmp_path / "sandbox"
     ui = UI(mode="plain", out=io.StringIO(), err=io.StringIO(), interactive=False)
-    state = services.up(root, ui, docker_host=dockerd.docker_host, base_image="unused:tag")
+    state = control.up(root, ui, docker_host=dockerd.docker_host, base_image="unused:tag")
     pids = [state.moto_pid, state.registry_pid, state.lb_pid]
     try:
         assert all(pid is not None and pid_alive(pid) for pid in pids)
     finally:
-        stopped = services.down(root)
+        stopped = control.down(root)
     assert {"moto and its ECS scheduler", "registry", "HAProxy", "PostgreSQL"} <= set(stopped)
     assert not any(pid_alive(pid) for pid in pids if pid is not None)
