@@ -15,6 +15,8 @@
   deregistration delay stayed 300 s); here they are applied.
 - DeleteStack: moto's CloudFormation leaves an AWS::ECS::Service behind; here it is
   deleted (INACTIVE), so the scheduler stops its tasks as ECS does.
+- A task definition family without a revision names its latest ACTIVE revision (moto
+  takes the latest, deregistered or not), for every operation that takes one.
 - RunTask (FARGATE): routed to the scheduler's standalone tasks (ecs_standalone), which run
   them as containers; StopTask stops those too.
 - AWS::SecretsManager::Secret (secret_resource): a real secret, so a task definition's
@@ -49,7 +51,9 @@ _SERVICE_FIELDS = {
     "PlatformVersion": "platform_version",
     "PropagateTags": "propagate_tags",
     "EnableECSManagedTags": "enable_ecs_managed_tags",
+    "EnableExecuteCommand": "enable_execute_command",
 }
+_FLAGS = ("EnableECSManagedTags", "EnableExecuteCommand")
 _TASK_DEFINITION_FIELDS = {
     "Cpu": "cpu",
     "NetworkMode": "network_mode",
@@ -93,6 +97,8 @@ def keep_service_properties(service: Any, properties: dict[str, Any]) -> Any:
         if key in properties:
             value = _camel(properties[key])
             if key in ("DeploymentConfiguration", "HealthCheckGracePeriodSeconds", "LoadBalancers"):
+                value = _int_fields(value)
+            if key in _FLAGS:
                 value = _int_fields(value)
             if key == "LoadBalancers":
                 value = [{**lb, "containerName": str(lb.get("containerName", ""))} for lb in value]
@@ -165,9 +171,22 @@ def _create_service_response(original: Any) -> Any:
         )
         service.deployment_configuration = self._get_param("deploymentConfiguration")
         service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
+        _keep_flags(self, service)
         return result
 
     return create_service
+
+
+def _keep_flags(request: Any, service: Any) -> None:
+    """CreateService's and UpdateService's flags moto drops (enableExecuteCommand...)."""
+    flags = {
+        "enableExecuteCommand": "enable_execute_command",
+        "enableECSManagedTags": "enable_ecs_managed_tags",
+    }
+    for name, attribute in flags.items():
+        value = request._get_param(name)
+        if value is not None:
+            setattr(service, attribute, bool(value))
 
 
 def _list_tasks_response(original: Any) -> Any:
@@ -219,6 +238,7 @@ def _stop_task_response(original: Any) -> Any:
 def _update_service_response(original: Any) -> Any:
     def update_service(self: Any) -> Any:
         result = original(self)
+        _keep_flags(self, result.result["service"])
         if _HOOKS:  # the answer is serialized later: it shows the new deployment
             force = bool(self._get_param("forceNewDeployment"))
             _HOOKS[0].service_updated(result.result["service"], force)
@@ -240,6 +260,18 @@ def _run_task_response(original: Any) -> Any:
         return ActionResult({"tasks": tasks, "failures": []})
 
     return run_task
+
+
+def _describe_task_definition(original: Any) -> Any:
+    def describe_task_definition(self: Any, task_definition_str: str) -> Any:
+        family = task_definition_str.split("/")[-1]
+        revisions = self.task_definitions.get(family, {}) if ":" not in family else {}
+        active = [r for r, d in revisions.items() if d.status == "ACTIVE"]
+        if active:
+            return revisions[max(active)]
+        return original(self, task_definition_str)
+
+    return describe_task_definition
 
 
 def _health_for(original: Any) -> Any:
@@ -389,6 +421,16 @@ def _build_cloudformation(patches: PatchSet) -> None:
 
 
 def _build_operations(patches: PatchSet) -> None:
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    patches.replace(
+        EC2ContainerServiceBackend,
+        "describe_task_definition",
+        _describe_task_definition,
+        params=("self", "task_definition_str"),
+        why="a family without a revision names its latest ACTIVE revision",
+        moto_bug="a family names its latest revision even when that one is INACTIVE",
+    )
     patches.operation(
         "ecs",
         "CreateService",

@@ -211,7 +211,20 @@ def test_run_task_pages_and_refuses_what_aws_refuses(box: Sandbox, lab: dict[str
     assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
     assert "Network Configuration must be provided" in str(refused.value)
 
+    # a family names its latest ACTIVE revision: a deregistered newer one is not run
+    read = ecs.describe_task_definition(taskDefinition=lab["definition"])["taskDefinition"]
+    newer = ecs.register_task_definition(
+        family="web",
+        containerDefinitions=read["containerDefinitions"],
+        cpu="256",
+        memory="512",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.deregister_task_definition(taskDefinition=newer)
+
     tasks = _run(box, lab, count=3, group="batch", startedBy="pager")
+    assert {t["taskDefinitionArn"] for t in tasks} == {lab["definition"]}
     assert {t["group"] for t in tasks} == {"batch"}
     first = ecs.list_tasks(cluster="lab", startedBy="pager", maxResults=2)
     rest = ecs.list_tasks(cluster="lab", startedBy="pager", nextToken=first["nextToken"])
