@@ -4,7 +4,8 @@ RunTask's tasks belong to no service: each is one container of the task definiti
 essential container, with the task's size (`overrides.cpu/memory` over the definition's),
 the container override's command and environment, on a loopback port of its own, its
 output shipped to the definition's awslogs group and `prefix/container/task-id` stream.
-They go through ECS's lifecycle (AWS-SEMANTICS §1.1), one step per scheduler pass:
+They go through ECS's lifecycle, one step per scheduler pass (each status lasts at least
+STEP seconds; pulling and stopping the container as long as they take):
 
     PROVISIONING -> PENDING (pull) -> ACTIVATING -> RUNNING -> DEACTIVATING -> STOPPING
     -> DEPROVISIONING -> STOPPED
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from ecslab.sandbox.emulator.ecs_scheduler import Scheduler
 
 MAX_COUNT = 10  # RunTask's count: 1..10
+STEP = 0.5  # real seconds a task stays in each status at least (one scheduler pass)
 AWSVPC_NEEDED = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
 STOPPED_BY_USER = "Task stopped by user"
 
@@ -101,6 +103,7 @@ class Standalone:
         self.scheduler = scheduler
         self.tasks: dict[str, tuple[TaskRecord, dict[str, Any]]] = {}
         self.starting: set[str] = set()  # tasks whose start thread runs
+        self.since: dict[str, float] = {}  # when each task entered its status
 
     # -- RunTask ------------------------------------------------------------------------
 
@@ -123,6 +126,7 @@ class Standalone:
             for task in made:
                 backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
                 self.tasks[task.task_arn] = (task, container)
+                self.since[task.task_arn] = now
         return made
 
     def _record(
@@ -176,18 +180,31 @@ class Standalone:
     # -- the lifecycle, one step per pass ---------------------------------------------
 
     def tick(self, now: float) -> None:
-        """Move every standalone task one step on (called under the scheduler's lock)."""
+        """Move every standalone task one step on (called under the scheduler's lock); a
+        task stays in each status for at least STEP seconds, so a client polling
+        DescribeTasks sees every one."""
         for task, container in self.tasks.values():
-            if task.last_status != "STOPPED" and task.task_arn not in self.starting:
-                self._step(task, container, now)
+            arn = task.task_arn
+            if task.last_status == "STOPPED" or arn in self.starting:
+                continue
+            if now - self.since.get(arn, 0.0) < STEP:
+                continue
+            before = task.last_status
+            self._step(task, container, now)
+            if task.last_status != before:
+                self.since[arn] = now
 
     def _step(self, task: TaskRecord, container: dict[str, Any], now: float) -> None:
         status, stopping = task.last_status, task.desired_status == "STOPPED"
         if status == "PROVISIONING" and stopping:
             task.move("DEPROVISIONING")
         elif status == "PROVISIONING":
+            task.move("PENDING")
+            task.pull_started_at = stamp(now)
             self.starting.add(task.task_arn)
             threading.Thread(target=self._start, args=(task, container), daemon=True).start()
+        elif status == "PENDING" and task.runtime_id is not None:
+            task.move("ACTIVATING")
         elif status == "ACTIVATING":
             task.started_at = stamp(now)
             task.move("RUNNING")
@@ -227,13 +244,10 @@ class Standalone:
         task.ask_stop(now, "EssentialContainerExited", ESSENTIAL_EXITED)
 
     def _start(self, task: TaskRecord, container: dict[str, Any]) -> None:
-        """PENDING (pull, create, start) -> ACTIVATING, on a thread of its own."""
+        """PENDING: pull, create, start, on a thread of its own (the pass moves it on)."""
         import docker.errors
 
         scheduler = self.scheduler
-        with scheduler.lock:
-            task.move("PENDING")
-            task.pull_started_at = stamp(scheduler.clock())
         try:
             started = self._launch(task, container)
         except (docker.errors.DockerException, OSError) as exc:
@@ -249,7 +263,6 @@ class Standalone:
         with scheduler.lock:
             task.runtime_id = str(started.id)
             task.connectivity, task.connectivity_at = "CONNECTED", stamp(scheduler.clock())
-            task.move("ACTIVATING")
             scheduler._ship_logs(task, container)
 
     def _launch(self, task: TaskRecord, container: dict[str, Any]) -> Any:

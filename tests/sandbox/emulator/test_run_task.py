@@ -96,7 +96,7 @@ def _follow(box: Sandbox, arn: str, timeout: float = 60) -> tuple[list[str], dic
         if task["lastStatus"] == "STOPPED":
             return seen, task
         assert time.monotonic() < deadline, f"not STOPPED within {timeout} s: {seen}"
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def _in_order(seen: list[str]) -> bool:
