@@ -182,6 +182,7 @@ def test_ecs_deploy_drives_the_sandbox(lab: Lab, ecs_program: Path, dockerd: Doc
 
         # a broken revision: ECS's circuit breaker rolls it back (ecs-deploy, as on AWS,
         # then reports the stable service, now on the previous revision, as a success)
+        started = time.monotonic()
         broken = ecs.run("deploy", CLUSTER, SERVICE, "-c", CONTAINER, '["sh","-c","exit 1"]')
         print("ecs deploy (broken):", broken.returncode, broken.stdout[-400:])
         rolled = _until(
@@ -194,6 +195,7 @@ def test_ecs_deploy_drives_the_sandbox(lab: Lab, ecs_program: Path, dockerd: Doc
             90,
             "the circuit breaker rolls the broken revision back",
         )
+        figures["breaker rollback s"] = time.monotonic() - started
         events = [e["message"] for e in rolled["events"]]
         assert any("deployment failed: tasks failed to start." in m for m in events)
         assert any(m.startswith(f"(service {SERVICE}) rolling back to deployment") for m in events)
