@@ -65,7 +65,7 @@ _TASK_DEFINITION_FIELDS = {
 
 
 class Hooks(Protocol):
-    def run_task(self, backend: Any, request: Any) -> list[Any]: ...
+    def run_task(self, backend: Any, request: Any) -> list[Any] | None: ...
     def stop_task(self, cluster: str, task: str, reason: str) -> Any | None: ...
     def service_updated(self, service: Any, force_new_deployment: bool) -> None: ...
     def target_health(self, group_arn: str, target_id: str, port: int) -> Any | None: ...
@@ -254,9 +254,9 @@ def _run_task_response(original: Any) -> Any:
         from ecslab.sandbox.emulator.ecs_standalone import RunRequest
 
         request = RunRequest.of(self._get_param)
-        if not _HOOKS or not request.fargate:
-            return original(self)  # EC2 launch type: moto's own (no instances run here)
-        tasks = _HOOKS[0].run_task(self.ecs_backend, request)
+        tasks = _HOOKS[0].run_task(self.ecs_backend, request) if _HOOKS else None
+        if tasks is None:  # no scheduler, or EC2 tasks on registered instances: moto's own
+            return original(self)
         return ActionResult({"tasks": tasks, "failures": []})
 
     return run_task

@@ -764,7 +764,7 @@ class Scheduler:
                         return task
             return self.standalone.stop_task(task_id, reason)
 
-    def run_task(self, backend: Any, request: RunRequest) -> list[TaskRecord]:
+    def run_task(self, backend: Any, request: RunRequest) -> list[TaskRecord] | None:
         """RunTask (FARGATE): standalone tasks, run as containers (ecs_standalone)."""
         return self.standalone.run(backend, request)
 

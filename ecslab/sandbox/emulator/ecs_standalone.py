@@ -37,6 +37,7 @@ MAX_COUNT = 10  # RunTask's count: 1..10
 STEP = 0.5  # real seconds a task stays in each status at least (one scheduler pass)
 AWSVPC_NEEDED = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
 STOPPED_BY_USER = "Task stopped by user"
+NO_INSTANCES = "No Container Instances were found in your cluster."
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,16 @@ class RunRequest:
             tags=list(get("tags") or []),
         )
 
-    @property
-    def fargate(self) -> bool:
-        providers = {"FARGATE", "FARGATE_SPOT"}
-        return self.launch_type == "FARGATE" or bool(providers & set(self.capacity_providers))
+    def fargate_on(self, cluster: Any) -> bool:
+        """Whether the task runs on Fargate: its launch type, else its capacity provider
+        strategy, else the cluster's default strategy says so."""
+        if self.launch_type:
+            return self.launch_type == "FARGATE"
+        strategy = self.capacity_providers or tuple(
+            str(s.get("capacityProvider"))
+            for s in getattr(cluster, "default_capacity_provider_strategy", None) or []
+        )
+        return bool(strategy) and strategy[0] in ("FARGATE", "FARGATE_SPOT")
 
 
 def overridden(container: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -107,12 +114,18 @@ class Standalone:
 
     # -- RunTask ------------------------------------------------------------------------
 
-    def run(self, backend: Any, request: RunRequest) -> list[TaskRecord]:
+    def run(self, backend: Any, request: RunRequest) -> list[TaskRecord] | None:
+        """The new tasks; None for an EC2 task on a cluster with container instances
+        (moto's own RunTask places those)."""
         from moto.ecs.exceptions import InvalidParameterException
 
         if not 1 <= request.count <= MAX_COUNT:
             raise InvalidParameterException(f"count must be between 1 and {MAX_COUNT}.")
         cluster = backend._get_cluster(request.cluster)
+        if not request.fargate_on(cluster):
+            if backend.container_instances.get(cluster.name):
+                return None
+            raise InvalidParameterException(NO_INSTANCES)
         definition = backend.describe_task_definition(request.task_definition)
         awsvpc = request.network.get("awsvpcConfiguration") or {}
         if getattr(definition, "network_mode", None) == "awsvpc" and not awsvpc.get("subnets"):

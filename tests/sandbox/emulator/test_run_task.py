@@ -210,6 +210,9 @@ def test_run_task_pages_and_refuses_what_aws_refuses(box: Sandbox, lab: dict[str
         ecs.run_task(cluster="lab", taskDefinition="web", launchType="FARGATE")
     assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
     assert "Network Configuration must be provided" in str(refused.value)
+    with pytest.raises(botocore.exceptions.ClientError) as no_instances:  # EC2, the default
+        ecs.run_task(cluster="lab", taskDefinition="web", networkConfiguration=lab["network"])
+    assert "No Container Instances were found in your cluster." in str(no_instances.value)
 
     # a family names its latest ACTIVE revision: a deregistered newer one is not run
     read = ecs.describe_task_definition(taskDefinition=lab["definition"])["taskDefinition"]
