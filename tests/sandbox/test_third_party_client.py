@@ -129,7 +129,10 @@ def lab(
                 region_name="us-east-1",
             )
             yield Lab(
-                state.endpoint_url, _stack_url(session, state.endpoint_url), state.root, session
+                state.endpoint_url,
+                _stack_url(session, state.endpoint_url),
+                Path(state.root),
+                session,
             )
         finally:
             run(["sandbox", "down"])
@@ -159,9 +162,28 @@ def _environment(lab: Lab, task_definition: str) -> dict[str, str]:
     return {e["name"]: e["value"] for e in container["environment"]}
 
 
+def test_the_lab_reads_back_as_aws_answers(lab: Lab) -> None:
+    """What a tool reads before it changes anything: the service and its task definition
+    with every field the template set, the secret's valueFrom a secret that exists."""
+    service = lab.service()
+    assert service["launchType"] == "FARGATE"
+    assert service["loadBalancers"][0]["containerName"] == CONTAINER
+    assert service["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "ENABLED"
+    breaker = service["deploymentConfiguration"]["deploymentCircuitBreaker"]
+    assert breaker == {"enable": True, "rollback": True}
+    read = lab.client("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])
+    definition = read["taskDefinition"]
+    assert definition["requiresCompatibilities"] == ["FARGATE"]
+    assert definition["executionRoleArn"] and definition["taskRoleArn"]
+    assert definition["runtimePlatform"]["operatingSystemFamily"] == "LINUX"
+    [secret] = definition["containerDefinitions"][0]["secrets"]
+    value = lab.client("secretsmanager").get_secret_value(SecretId=secret["valueFrom"])
+    state = load_state(lab.root)
+    assert state is not None and value["SecretString"] == state.db_password()
+
+
 def test_ecs_deploy_drives_the_sandbox(lab: Lab, ecs_program: Path, dockerd: DockerEngine) -> None:
     ecs = EcsDeploy(ecs_program, lab.endpoint)
-    good = lab.service()["taskDefinition"]
     figures: dict[str, float] = {}
     with Load(lab.lb_url) as load:
         started = time.monotonic()
