@@ -53,7 +53,13 @@ _SERVICE_FIELDS = {
     "EnableECSManagedTags": "enable_ecs_managed_tags",
     "EnableExecuteCommand": "enable_execute_command",
 }
-_FLAGS = ("EnableECSManagedTags", "EnableExecuteCommand")
+_TYPED = (
+    "DeploymentConfiguration",
+    "HealthCheckGracePeriodSeconds",
+    "LoadBalancers",
+    "EnableECSManagedTags",
+    "EnableExecuteCommand",
+)
 _TASK_DEFINITION_FIELDS = {
     "Cpu": "cpu",
     "NetworkMode": "network_mode",
@@ -96,9 +102,7 @@ def keep_service_properties(service: Any, properties: dict[str, Any]) -> Any:
     for key, attribute in _SERVICE_FIELDS.items():
         if key in properties:
             value = _camel(properties[key])
-            if key in ("DeploymentConfiguration", "HealthCheckGracePeriodSeconds", "LoadBalancers"):
-                value = _int_fields(value)
-            if key in _FLAGS:
+            if key in _TYPED:  # numbers and flags as the API types them, not strings
                 value = _int_fields(value)
             if key == "LoadBalancers":
                 value = [{**lb, "containerName": str(lb.get("containerName", ""))} for lb in value]
