@@ -70,7 +70,14 @@ class Patch:
 
     @property
     def where(self) -> str:
-        return f"{getattr(self.owner, '__module__', '?')}.{self.owner.__qualname__}.{self.name}"
+        if isinstance(self.owner, type):
+            return f"{self.owner.__module__}.{self.owner.__qualname__}.{self.name}"
+        return f"{qualname(self.owner)}.{self.name}"
+
+
+def qualname(owner: Any) -> str:
+    """How a patched owner is named: a class by its qualified name, a module by its name."""
+    return str(getattr(owner, "__qualname__", None) or getattr(owner, "__name__", "?"))
 
 
 # Every patch installed in this process, in order (the sandbox's docs and tests read it).
@@ -140,7 +147,7 @@ class PatchSet:
 
     def replace(
         self,
-        owner: Any,
+        owner: Any,  # a class of moto's, or one of its modules (for a module function)
         name: str,
         make: Callable[[Any], Any],
         *,
@@ -151,11 +158,11 @@ class PatchSet:
         """Replace `owner.name` (moto's) by `make(original)`, if it still takes `params`."""
         original = getattr(owner, name, _MISSING)
         if original is _MISSING:
-            raise UnsupportedMotoError(f"moto has no {owner.__qualname__}.{name} to patch")
+            raise UnsupportedMotoError(f"moto has no {qualname(owner)}.{name} to patch")
         found = parameters(original)
         if found != params:
             raise UnsupportedMotoError(
-                f"moto's {owner.__qualname__}.{name} takes ({', '.join(found)}), "
+                f"moto's {qualname(owner)}.{name} takes ({', '.join(found)}), "
                 f"the sandbox's patch was written for ({', '.join(params)})",
                 f"pip install '{MOTO_REQUIREMENT}'",
             )

@@ -100,3 +100,27 @@ def test_pages_and_tokens() -> None:
     for token in ("x", "-1", "999"):
         with pytest.raises(BadToken):
             page(items, token, None, 100)
+
+
+def test_a_module_function_is_replaced_named_and_restored() -> None:
+    """moto's CloudFormation finds resource classes with a module function (the sandbox's
+    AWS::SecretsManager::Secret goes in there)."""
+    from moto.cloudformation import parsing
+
+    from ecslab.sandbox.emulator import secret_resource
+
+    original = parsing.resource_class_from_type
+    undo = moto_seam.install("secret-test", secret_resource.build)
+    try:
+        assert parsing.resource_class_from_type(secret_resource.TYPE) is (
+            secret_resource.SecretResource
+        )
+        assert parsing.resource_class_from_type("AWS::ECS::Cluster") is not None
+        [patch] = [p for p in moto_seam.INSTALLED if p.name == "resource_class_from_type"]
+        assert patch.where == "moto.cloudformation.parsing.resource_class_from_type"
+        assert patch in moto_seam.moto_bugs()
+    finally:
+        undo()
+    assert parsing.resource_class_from_type is original
+    with pytest.raises(UnsupportedMotoError, match=r"moto has no moto.cloudformation.parsing.nope"):
+        PatchSet("test").replace(parsing, "nope", lambda o: o, params=(), why="test")

@@ -53,8 +53,8 @@ class Launch:
     task_arn: str
     task_id: str
     cluster: str
-    service: str
-    container: dict[str, Any]  # the task definition's (first essential) container
+    service: str  # "" for a standalone task (RunTask)
+    container: dict[str, Any]  # the task definition's (first essential) container, overridden
     cpu_units: int
     memory_mib: int
     port: int
@@ -103,7 +103,9 @@ def run(client: docker.DockerClient, launch: Launch, root: Path | None) -> Conta
     return client.containers.run(
         launch.image,
         detach=True,
-        name=f"ecs-{launch.service}-{launch.task_id[:12]}",
+        name=f"ecs-{launch.service or 'task'}-{launch.task_id[:12]}",
+        command=container.get("command") or None,
+        entrypoint=container.get("entryPoint") or None,
         network_mode="host",
         init=bool((container.get("linuxParameters") or {}).get("initProcessEnabled")),
         environment=environment,

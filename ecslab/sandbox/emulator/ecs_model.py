@@ -84,6 +84,10 @@ class TaskRecord:
     counted_failure: bool = False
     overrides: dict[str, Any] = field(default_factory=lambda: {"containerOverrides": []})
     tags: list[dict[str, str]] = field(default_factory=list)
+    # A standalone task's (RunTask) group and startedBy; a service's task has neither.
+    group_name: str = ""
+    starter: str | None = None
+    subnet_id: str = "subnet-sandbox"
 
     # -- what moto's backend reads -------------------------------------------------------
 
@@ -93,11 +97,11 @@ class TaskRecord:
 
     @property
     def group(self) -> str:
-        return f"service:{self.service_name}"
+        return self.group_name or f"service:{self.service_name}"
 
     @property
-    def started_by(self) -> str:
-        return self.deployment_id
+    def started_by(self) -> str | None:
+        return self.starter if self.group_name else self.deployment_id
 
     @property
     def container_instance_arn(self) -> None:
@@ -109,7 +113,7 @@ class TaskRecord:
     @property
     def attachments(self) -> list[dict[str, Any]]:
         details = [
-            ("subnetId", "subnet-sandbox"),
+            ("subnetId", self.subnet_id),
             ("networkInterfaceId", self.eni_id),
             ("macAddress", "02:00:00:00:00:00"),
             ("privateDnsName", "localhost"),

@@ -5,25 +5,40 @@
   AWS::ECS::TaskDefinition drops Cpu, NetworkMode, RequiresCompatibilities and the role
   ARNs; here they are kept as the template gave them (CreateService's
   deploymentConfiguration and grace period too).
-- ListTasks: the serviceName filter (moto ignores it) and maxResults/nextToken pages.
-- StopTask, UpdateService: routed to the scheduler, which stops tasks as ECS does and
-  keeps the counts derived from real tasks (moto would copy desiredCount into runningCount).
+- ListTasks: the serviceName filter (moto ignores it), desiredStatus RUNNING unless asked
+  otherwise (moto lists every task), and maxResults/nextToken pages.
+- StopTask, UpdateService (per operation): routed to the scheduler, which stops tasks as
+  ECS does and keeps the counts derived from real tasks (moto would copy desiredCount
+  into runningCount).
 - DescribeTargetHealth: a task's target reports the scheduler's health state.
 - moto's AWS::ElasticLoadBalancingV2::TargetGroup drops TargetGroupAttributes (so the
   deregistration delay stayed 300 s); here they are applied.
 - DeleteStack: moto's CloudFormation leaves an AWS::ECS::Service behind; here it is
   deleted (INACTIVE), so the scheduler stops its tasks as ECS does.
+- A task definition family without a revision names its latest ACTIVE revision (moto
+  takes the latest, deregistered or not), for every operation that takes one.
+- RunTask (FARGATE): routed to the scheduler's standalone tasks (ecs_standalone), which run
+  them as containers; StopTask stops those too.
+- AWS::SecretsManager::Secret (secret_resource): a real secret, so a task definition's
+  secrets keep their valueFrom.
 - An application load balancer's DNSName is the sandbox's HAProxy address (127.0.0.1:PORT),
   so the stack's LoadBalancerUrl output is a URL that answers.
 - moto's own task state machine is set never to advance on its own.
 
-`install(hooks)` applies them for the rest of the process; `hooks` is the scheduler.
+Every patch goes through moto_seam (`build`); `install(hooks)` puts them in and returns
+their undo; `hooks` is the scheduler (None: the patches answer alone, tasks are moto's).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from ecslab.sandbox import moto_seam
+from ecslab.sandbox.emulator import secret_resource
+from ecslab.sandbox.emulator.paging import BadToken, page
+from ecslab.sandbox.moto_seam import PatchSet
 
 PAGE_MAX = 100
 _HOOKS: list[Hooks] = []  # the running scheduler, when there is one
@@ -36,7 +51,15 @@ _SERVICE_FIELDS = {
     "PlatformVersion": "platform_version",
     "PropagateTags": "propagate_tags",
     "EnableECSManagedTags": "enable_ecs_managed_tags",
+    "EnableExecuteCommand": "enable_execute_command",
 }
+_TYPED = (
+    "DeploymentConfiguration",
+    "HealthCheckGracePeriodSeconds",
+    "LoadBalancers",
+    "EnableECSManagedTags",
+    "EnableExecuteCommand",
+)
 _TASK_DEFINITION_FIELDS = {
     "Cpu": "cpu",
     "NetworkMode": "network_mode",
@@ -48,6 +71,7 @@ _TASK_DEFINITION_FIELDS = {
 
 
 class Hooks(Protocol):
+    def run_task(self, backend: Any, request: Any) -> list[Any] | None: ...
     def stop_task(self, cluster: str, task: str, reason: str) -> Any | None: ...
     def service_updated(self, service: Any, force_new_deployment: bool) -> None: ...
     def target_health(self, group_arn: str, target_id: str, port: int) -> Any | None: ...
@@ -78,7 +102,7 @@ def keep_service_properties(service: Any, properties: dict[str, Any]) -> Any:
     for key, attribute in _SERVICE_FIELDS.items():
         if key in properties:
             value = _camel(properties[key])
-            if key in ("DeploymentConfiguration", "HealthCheckGracePeriodSeconds", "LoadBalancers"):
+            if key in _TYPED:  # numbers and flags as the API types them, not strings
                 value = _int_fields(value)
             if key == "LoadBalancers":
                 value = [{**lb, "containerName": str(lb.get("containerName", ""))} for lb in value]
@@ -107,6 +131,8 @@ def _task_definition_cfn(original: Any) -> Any:
             if key in properties:
                 value = properties[key]
                 setattr(definition, attribute, str(value) if key == "Cpu" else _camel(value))
+        if "FARGATE" in (definition.requires_compatibilities or []):
+            definition.compatibilities = ["EC2", "FARGATE"]  # as RegisterTaskDefinition's
         return definition
 
     return classmethod(create)
@@ -123,10 +149,22 @@ def _target_group_cfn(original: Any) -> Any:
     return classmethod(create)
 
 
-def _delete_service(self: Any, account_id: str, region_name: str) -> None:
-    from moto.ecs.models import ecs_backends
+def _delete_service(original: Any) -> Any:
+    def delete(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        from moto.ecs.models import ecs_backends
 
-    ecs_backends[account_id][region_name].delete_service(self.cluster_name, self.name, force=True)
+        cluster, _, name = resource_name.split(":service/", 1)[-1].rpartition("/")
+        backend = ecs_backends[account_id][region_name]
+        with contextlib.suppress(Exception):  # already deleted: nothing left to do
+            backend.delete_service(cluster or "default", name, force=True)
+
+    return classmethod(delete)
 
 
 def _create_service_response(original: Any) -> Any:
@@ -137,14 +175,28 @@ def _create_service_response(original: Any) -> Any:
         )
         service.deployment_configuration = self._get_param("deploymentConfiguration")
         service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
+        _keep_flags(self, service)
         return result
 
     return create_service
 
 
+def _keep_flags(request: Any, service: Any) -> None:
+    """CreateService's and UpdateService's flags moto drops (enableExecuteCommand...)."""
+    flags = {
+        "enableExecuteCommand": "enable_execute_command",
+        "enableECSManagedTags": "enable_ecs_managed_tags",
+    }
+    for name, attribute in flags.items():
+        value = request._get_param(name)
+        if value is not None:
+            setattr(service, attribute, bool(value))
+
+
 def _list_tasks_response(original: Any) -> Any:
     def list_tasks(self: Any) -> Any:
         from moto.core.responses import ActionResult
+        from moto.ecs.exceptions import InvalidParameterException
 
         service = self._get_param("serviceName")
         tasks = self.ecs_backend.list_tasks(
@@ -153,39 +205,77 @@ def _list_tasks_response(original: Any) -> Any:
             self._get_param("family"),
             self._get_param("startedBy"),
             None,
-            self._get_param("desiredStatus"),
+            self._get_param("desiredStatus") or "RUNNING",  # AWS's default filter
         )
         if service:
             name = str(service).rsplit("/", 1)[-1]
             tasks = [t for t in tasks if getattr(t, "group", "") == f"service:{name}"]
-        arns = [t.task_arn for t in tasks]
-        start = int(self._get_param("nextToken") or 0)
-        size = min(int(self._get_param("maxResults") or PAGE_MAX), PAGE_MAX)
-        page: dict[str, Any] = {"taskArns": arns[start : start + size]}
-        if start + size < len(arns):
-            page["nextToken"] = str(start + size)
-        return ActionResult(page)
+        try:
+            found = page(
+                [t.task_arn for t in tasks],
+                self._get_param("nextToken"),
+                self._get_param("maxResults"),
+                PAGE_MAX,
+            )
+        except BadToken:
+            raise InvalidParameterException("Invalid nextToken") from None
+        answer: dict[str, Any] = {"taskArns": found.items}
+        if found.next_token:
+            answer["nextToken"] = found.next_token
+        return ActionResult(answer)
 
     return list_tasks
 
 
-def _stop_task(original: Any) -> Any:
-    def stop_task(self: Any, cluster_str: str, task_str: str, reason: str) -> Any:
-        task = _HOOKS[0].stop_task(cluster_str, task_str, reason) if _HOOKS else None
-        return task if task is not None else original(self, cluster_str, task_str, reason)
+def _stop_task_response(original: Any) -> Any:
+    def stop_task(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        cluster = self._get_param("cluster", "default")
+        reason = self._get_param("reason") or ""
+        task = _HOOKS[0].stop_task(cluster, self._get_param("task"), reason) if _HOOKS else None
+        return original(self) if task is None else ActionResult({"task": task})
 
     return stop_task
 
 
-def _update_service(original: Any) -> Any:
-    def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
-        force = bool(service_properties.get("force_new_deployment"))
-        service = original(self, service_properties)
-        if _HOOKS:
-            _HOOKS[0].service_updated(service, force)
-        return service
+def _update_service_response(original: Any) -> Any:
+    def update_service(self: Any) -> Any:
+        result = original(self)
+        _keep_flags(self, result.result["service"])
+        if _HOOKS:  # the answer is serialized later: it shows the new deployment
+            force = bool(self._get_param("forceNewDeployment"))
+            _HOOKS[0].service_updated(result.result["service"], force)
+        return result
 
     return update_service
+
+
+def _run_task_response(original: Any) -> Any:
+    def run_task(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        from ecslab.sandbox.emulator.ecs_standalone import RunRequest
+
+        request = RunRequest.of(self._get_param)
+        tasks = _HOOKS[0].run_task(self.ecs_backend, request) if _HOOKS else None
+        if tasks is None:  # no scheduler, or EC2 tasks on registered instances: moto's own
+            return original(self)
+        return ActionResult({"tasks": tasks, "failures": []})
+
+    return run_task
+
+
+def _describe_task_definition(original: Any) -> Any:
+    def describe_task_definition(self: Any, task_definition_str: str) -> Any:
+        family = task_definition_str.split("/")[-1]
+        revisions = self.task_definitions.get(family, {}) if ":" not in family else {}
+        active = [r for r, d in revisions.items() if d.status == "ACTIVE"]
+        if active:
+            return revisions[max(active)]
+        return original(self, task_definition_str)
+
+    return describe_task_definition
 
 
 def _health_for(original: Any) -> Any:
@@ -223,44 +313,151 @@ def _load_balancer_init(original: Any) -> Any:
     return init
 
 
-def install(hooks: Hooks | None) -> None:
-    """Route the patches to `hooks` (None: to nobody); the patches go in once per process."""
-    _HOOKS.clear()
-    if hooks is not None:
-        _HOOKS.append(hooks)
-    if not _PATCHED:
-        _patch()
-        _PATCHED.append(True)
+def install(hooks: Hooks | None) -> Callable[[], None]:
+    """Put the patches in (once per process) and route them to `hooks` (None: to nobody,
+    so RunTask, StopTask and UpdateService are moto's own); the result takes them out."""
+    _HOOKS[:] = [hooks] if hooks is not None else []
+    undo_ecs = moto_seam.install("ecs_moto", build)
+    undo_secret = moto_seam.install("secret_resource", secret_resource.build)
+
+    def undo() -> None:
+        undo_secret()
+        undo_ecs()
+        _HOOKS.clear()
+
+    return undo
 
 
-_PATCHED: list[bool] = []
+_CFN_CREATE = ("resource_name", "cloudformation_json", "account_id", "region_name", "kwargs")
+_CFN_UPDATE = (
+    "original_resource",
+    "new_resource_name",
+    "cloudformation_json",
+    "account_id",
+    "region_name",
+)
+_CFN_DELETE = ("resource_name", "cloudformation_json", "account_id", "region_name")
+_LB_INIT = (
+    "self",
+    "name",
+    "security_groups",
+    "subnets",
+    "vpc_id",
+    "arn",
+    "dns_name",
+    "state",
+    "scheme",
+    "loadbalancer_type",
+    "ip_address_type",
+)
 
 
-def _patch() -> None:
-    from moto.ecs.models import EC2ContainerServiceBackend, Service, TaskDefinition
-    from moto.ecs.responses import EC2ContainerServiceResponse
+def build(patches: PatchSet) -> None:
+    """The ECS and ELBv2 patches (see the module's docstring)."""
+    _build_cloudformation(patches)
+    _build_operations(patches)
     from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
     from moto.moto_api import state_manager
 
-    Service.create_from_cloudformation_json = _service_cfn(  # type: ignore[method-assign]
-        Service.create_from_cloudformation_json, 1
+    patches.replace(
+        FakeTargetGroup,
+        "health_for",
+        _health_for,
+        params=("self", "target", "ec2_backend"),
+        why="a task's target reports the scheduler's health checks",
     )
-    Service.update_from_cloudformation_json = _service_cfn(  # type: ignore[method-assign]
-        Service.update_from_cloudformation_json, 2
+    patches.replace(
+        FakeLoadBalancer,
+        "__init__",
+        _load_balancer_init,
+        params=_LB_INIT,
+        why="an application load balancer's DNSName is the sandbox's HAProxy (it answers)",
     )
-    TaskDefinition.create_from_cloudformation_json = _task_definition_cfn(  # type: ignore[method-assign]
-        TaskDefinition.create_from_cloudformation_json
-    )
-    Service.delete = _delete_service  # type: ignore[attr-defined]
-    response = EC2ContainerServiceResponse
-    response.create_service = _create_service_response(response.create_service)  # type: ignore[method-assign]
-    response.list_tasks = _list_tasks_response(response.list_tasks)  # type: ignore[method-assign]
-    backend = EC2ContainerServiceBackend
-    backend.stop_task = _stop_task(backend.stop_task)  # type: ignore[method-assign]
-    backend.update_service = _update_service(backend.update_service)  # type: ignore[method-assign]
-    FakeTargetGroup.health_for = _health_for(FakeTargetGroup.health_for)  # type: ignore[method-assign]
-    FakeTargetGroup.create_from_cloudformation_json = _target_group_cfn(  # type: ignore[method-assign]
-        FakeTargetGroup.create_from_cloudformation_json
-    )
-    FakeLoadBalancer.__init__ = _load_balancer_init(FakeLoadBalancer.__init__)  # type: ignore[method-assign]
     state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10**9})
+
+
+def _build_cloudformation(patches: PatchSet) -> None:
+    from moto.ecs.models import Service, TaskDefinition
+    from moto.elbv2.models import FakeTargetGroup
+
+    patches.replace(
+        Service,
+        "create_from_cloudformation_json",
+        lambda original: _service_cfn(original, 1),
+        params=_CFN_CREATE,
+        why="AWS::ECS::Service keeps every property CloudFormation set",
+        moto_bug="AWS::ECS::Service drops LaunchType, LoadBalancers, NetworkConfiguration, "
+        "DeploymentConfiguration, HealthCheckGracePeriodSeconds",
+    )
+    patches.replace(
+        Service,
+        "update_from_cloudformation_json",
+        lambda original: _service_cfn(original, 2),
+        params=_CFN_UPDATE,
+        why="an updated AWS::ECS::Service keeps every property CloudFormation set",
+        moto_bug="AWS::ECS::Service update drops the same properties as create",
+    )
+    patches.replace(
+        Service,
+        "delete_from_cloudformation_json",
+        _delete_service,
+        params=_CFN_DELETE,
+        why="deleting a stack deletes its service (INACTIVE), so its tasks stop",
+        moto_bug="DeleteStack leaves an AWS::ECS::Service behind",
+    )
+    patches.replace(
+        TaskDefinition,
+        "create_from_cloudformation_json",
+        _task_definition_cfn,
+        params=_CFN_CREATE,
+        why="AWS::ECS::TaskDefinition keeps every property CloudFormation set",
+        moto_bug="AWS::ECS::TaskDefinition drops Cpu, NetworkMode, RequiresCompatibilities, "
+        "ExecutionRoleArn, TaskRoleArn, RuntimePlatform",
+    )
+    patches.replace(
+        FakeTargetGroup,
+        "create_from_cloudformation_json",
+        _target_group_cfn,
+        params=_CFN_CREATE,
+        why="the template's deregistration delay applies",
+        moto_bug="AWS::ElasticLoadBalancingV2::TargetGroup drops TargetGroupAttributes",
+    )
+
+
+def _build_operations(patches: PatchSet) -> None:
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    patches.replace(
+        EC2ContainerServiceBackend,
+        "describe_task_definition",
+        _describe_task_definition,
+        params=("self", "task_definition_str"),
+        why="a family without a revision names its latest ACTIVE revision",
+        moto_bug="a family names its latest revision even when that one is INACTIVE",
+    )
+    patches.operation(
+        "ecs",
+        "CreateService",
+        _create_service_response,
+        why="the service keeps its deploymentConfiguration and grace period",
+        moto_bug="CreateService drops deploymentConfiguration and healthCheckGracePeriodSeconds",
+    )
+    patches.operation(
+        "ecs",
+        "ListTasks",
+        _list_tasks_response,
+        why="serviceName filters; desiredStatus defaults to RUNNING; maxResults/nextToken page",
+        moto_bug="ListTasks ignores serviceName, lists STOPPED tasks unasked, does not page",
+    )
+    patches.operation(
+        "ecs", "StopTask", _stop_task_response, why="the scheduler stops its tasks as ECS does"
+    )
+    patches.operation(
+        "ecs",
+        "UpdateService",
+        _update_service_response,
+        why="the answer shows the new deployment; counts stay those of real tasks",
+    )
+    patches.operation(
+        "ecs", "RunTask", _run_task_response, why="standalone FARGATE tasks run as containers"
+    )

@@ -47,6 +47,7 @@ from ecslab.sandbox.emulator.ecs_model import (
     new_deployment_id,
     stamp,
 )
+from ecslab.sandbox.emulator.ecs_standalone import RunRequest, Standalone
 from ecslab.sandbox.emulator.ecs_targets import CheckSettings, Target, probe, sync_haproxy
 from ecslab.sandbox.haproxy import Runtime, socket_path
 from ecslab.sandbox.ports import free_port
@@ -69,19 +70,19 @@ def start(context: EmulatorContext) -> Callable[[], None]:
     """The area's entry point (see ecslab.sandbox.emulator)."""
     if context.docker_host is None:
         print("ecs_scheduler: no Docker engine given: ECS services run no tasks", file=sys.stderr)
-        return lambda: None
+        return ecs_moto.install(None)
     import docker
 
     client = docker.DockerClient(base_url=context.docker_host, timeout=120)
     scheduler = Scheduler(client, context)
-    ecs_moto.install(scheduler)
+    undo = ecs_moto.install(scheduler)
     ecs_moto.answer_at(lambda: _haproxy_address(context))
     _SCHEDULER[:] = [scheduler]
     scheduler.start()
 
     def stop() -> None:
         scheduler.stop()
-        ecs_moto.install(None)
+        undo()
         ecs_moto.answer_at(None)
         _SCHEDULER.clear()
         client.close()
@@ -171,6 +172,7 @@ class Scheduler:
         self._thread = threading.Thread(target=self._run, name="ecs-scheduler", daemon=True)
         self._warned: set[str] = set()
         self._removals: list[tuple[float, str]] = []
+        self.standalone = Standalone(self)  # RunTask's tasks (ecs_standalone)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -209,6 +211,8 @@ class Scheduler:
         return elbv2_backends[ACCOUNT][self.context.region]
 
     def tick(self) -> None:
+        with self.lock:
+            self.standalone.tick(self.clock())
         backend = self.backend()
         seen: set[tuple[str, str]] = set()
         for service in list(backend.services.values()):
@@ -758,7 +762,11 @@ class Scheduler:
                             self.clock(), "UserInitiated", reason or "Task stopped by user"
                         )
                         return task
-        return None
+            return self.standalone.stop_task(task_id, reason)
+
+    def run_task(self, backend: Any, request: RunRequest) -> list[TaskRecord] | None:
+        """RunTask (FARGATE): standalone tasks, run as containers (ecs_standalone)."""
+        return self.standalone.run(backend, request)
 
     # -- the service as the API shows it ----------------------------------------------
 
