@@ -67,10 +67,19 @@ class Patch:
     original: Any
     why: str
     moto_bug: str | None
+    patch_set: str = ""  # the PatchSet's name
+    action: str | None = None  # the AWS operation, for PatchSet.operation's patches
 
     @property
     def where(self) -> str:
         return f"{getattr(self.owner, '__module__', '?')}.{self.owner.__qualname__}.{self.name}"
+
+    @property
+    def changes(self) -> str:
+        """What it changes, for a reader: the operation, or moto's class and method."""
+        if self.action is not None:
+            return f"operation {self.action} ({self.owner.__qualname__})"
+        return f"`{self.owner.__qualname__}.{self.name}` ({self.owner.__module__})"
 
 
 # Every patch installed in this process, in order (the sandbox's docs and tests read it).
@@ -136,7 +145,7 @@ class PatchSet:
         owner = response_class(service)
         name = snake_case(action)
         original = getattr(owner, name, None)
-        self._install(owner, name, make(original), why, moto_bug)
+        self._install(owner, name, make(original), why, moto_bug, f"{service}:{action}")
 
     def replace(
         self,
@@ -161,10 +170,19 @@ class PatchSet:
             )
         self._install(owner, name, make(original), why, moto_bug)
 
-    def _install(self, owner: Any, name: str, value: Any, why: str, moto_bug: str | None) -> None:
+    def _install(
+        self,
+        owner: Any,
+        name: str,
+        value: Any,
+        why: str,
+        moto_bug: str | None,
+        action: str | None = None,
+    ) -> None:
         with _LOCK:
             raw = owner.__dict__.get(name, _MISSING)
-            patch = Patch(owner, name, None if raw is _MISSING else raw, why, moto_bug)
+            original = None if raw is _MISSING else raw
+            patch = Patch(owner, name, original, why, moto_bug, self.name, action)
             setattr(owner, name, value)
             self.patches.append(patch)
             INSTALLED.append(patch)
@@ -206,3 +224,21 @@ def install(name: str, build: Callable[[PatchSet], None]) -> Callable[[], None]:
 def moto_bugs() -> list[Patch]:
     """The installed patches that work around a plain moto bug (drop each once fixed)."""
     return [p for p in INSTALLED if p.moto_bug]
+
+
+def markdown(patches: list[Patch]) -> str:
+    """The patches as docs/sandbox.md lists them: a table, then the moto bugs among them."""
+    lines = [
+        "| Set | Changes | Why |",
+        "| --- | --- | --- |",
+        *(f"| {p.patch_set} | {p.changes} | {_cell(p.why)} |" for p in patches),
+        "",
+        "Patches that work around a plain moto bug (drop each once moto fixes it):",
+        "",
+        *(f"- {p.changes}: {p.moto_bug}" for p in patches if p.moto_bug),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
