@@ -369,15 +369,23 @@ def _describe_alarm_history(engine: AlarmEngine) -> Any:
             else:
                 found = page_newest_first(items, token, size, HISTORY_PAGE)
         except BadToken:
-            from moto.core.exceptions import ServiceException
-
-            raise ServiceException("InvalidNextToken", "The next token is invalid.") from None
+            raise _invalid_next_token() from None
         answer: dict[str, Any] = {"AlarmHistoryItems": [i.as_api() for i in found.items]}
         if found.next_token is not None:
             answer["NextToken"] = found.next_token
         return ActionResult(answer)
 
     return describe_alarm_history
+
+
+def _invalid_next_token() -> Exception:
+    """CloudWatch's InvalidNextToken, as moto serializes errors (moto is imported late)."""
+    from moto.core.exceptions import ServiceException
+
+    class InvalidNextToken(ServiceException):  # shaped by the operation's service model
+        code = "InvalidNextToken"
+
+    return InvalidNextToken("The next token is invalid.")
 
 
 def _aware(value: Any) -> datetime:
