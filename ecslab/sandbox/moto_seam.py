@@ -21,7 +21,6 @@ tested with is refused before any patch goes in (`check_moto`), naming the suppo
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import inspect
 import re
 import threading
@@ -29,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecslab.core.environment import installed_version
 from ecslab.sandbox.errors import SandboxError
 
 # The moto releases the whole test suite has passed on; pyproject's sandbox extra pins the
@@ -87,10 +87,8 @@ INSTALLED: list[Patch] = []
 
 
 def moto_version() -> str | None:
-    try:
-        return importlib.metadata.version("moto")
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    """The installed moto's release (None: no moto)."""
+    return installed_version("moto")
 
 
 def check_moto() -> None:
