@@ -197,14 +197,19 @@ class PatchSet:
             self.patches.clear()
 
 
-def once(name: str, install: Callable[[PatchSet], None]) -> None:
-    """Install the set `name` for the rest of the process, the first time it is asked for."""
+def once(name: str, build: Callable[[PatchSet], None]) -> None:
+    """Install the set `name` for the rest of the process, the first time it is asked for
+    (a failed install is undone, and the next call tries again)."""
     with _LOCK:
         if name in _ONCE:
             return
         _ONCE.add(name)
-    check_moto()
-    install(PatchSet(name))
+    try:
+        install(name, build)
+    except BaseException:
+        with _LOCK:
+            _ONCE.discard(name)
+        raise
 
 
 def install(name: str, build: Callable[[PatchSet], None]) -> Callable[[], None]:
