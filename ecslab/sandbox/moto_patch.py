@@ -56,7 +56,9 @@ def build_fixes(patches: PatchSet) -> None:
 
 
 def change_set_outputs(patches: PatchSet) -> None:
-    from moto.cloudformation.models import CloudFormationBackend
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+
+    moto_seam.require(Stack, "_parse_template", "_create_output_map")
 
     patches.replace(
         CloudFormationBackend,
@@ -86,8 +88,11 @@ def _execute_with_outputs(original: Any) -> Any:
 
 
 def dependents_follow(patches: PatchSet) -> None:
+    from moto.cloudformation import parsing
     from moto.cloudformation.parsing import ResourceMap
     from moto.ecs.models import TaskDefinition
+
+    moto_seam.require(parsing, "parse_and_update_resource")
 
     patches.replace(
         ResourceMap,

@@ -197,6 +197,18 @@ class PatchSet:
             self.patches.clear()
 
 
+def require(owner: Any, *names: str) -> None:
+    """Refuse, at install, a moto whose `owner` (a class or module) lacks a name a patch
+    reaches into beyond the method it replaces (moto's private helpers, for instance)."""
+    missing = [name for name in names if not hasattr(owner, name)]
+    if missing:
+        raise UnsupportedMotoError(
+            f"moto's {getattr(owner, '__qualname__', owner.__name__)} has no "
+            f"{', '.join(missing)}, which the sandbox's patches use",
+            f"pip install '{MOTO_REQUIREMENT}'",
+        )
+
+
 def once(name: str, build: Callable[[PatchSet], None]) -> None:
     """Install the set `name` for the rest of the process, the first time it is asked for
     (a failed install is undone, and the next call tries again)."""

@@ -136,3 +136,9 @@ def test_newest_first_tokens_stay_valid_while_newer_items_arrive() -> None:
     for token in ("x", "0", "-1", "999"):
         with pytest.raises(BadToken):
             page_newest_first(items, token, None, 100)
+
+
+def test_a_missing_private_name_is_refused_at_install() -> None:
+    moto_seam.require(Model, "method")
+    with pytest.raises(UnsupportedMotoError, match="has no _gone, _also_gone"):
+        moto_seam.require(Model, "method", "_gone", "_also_gone")

@@ -208,10 +208,12 @@ def _desired_count(account_id: str, region: str, resource_id: str) -> int:
 
     cluster, name = _service_ref(resource_id)
     try:
-        service = ecs_backends[account_id][region]._get_service(cluster, name)
-    except Exception as exc:  # moto raises its own ServiceNotFoundException
-        raise LookupError(f"no ECS service {name} in cluster {cluster}") from exc
-    return int(service.desired_count)
+        found, _ = ecs_backends[account_id][region].describe_services(cluster, [name])
+    except Exception as exc:  # moto raises its own ClusterNotFoundException
+        raise LookupError(f"no ECS cluster {cluster}") from exc
+    if not found:
+        raise LookupError(f"no ECS service {name} in cluster {cluster}")
+    return int(found[0].desired_count)
 
 
 def _set_desired_count(account_id: str, region: str, resource_id: str, count: int) -> None:
