@@ -239,40 +239,13 @@ def _samples(backend: Any, alarm: Any) -> list[Sample]:
 
 # -- moto patches --------------------------------------------------------------------------
 
-# moto 5.2's CloudWatchBackend.put_metric_alarm, whose `name` the wrapper reads.
-PUT_METRIC_ALARM = (
-    "self",
-    "name",
-    "namespace",
-    "metric_name",
-    "comparison_operator",
-    "evaluation_periods",
-    "period",
-    "threshold",
-    "statistic",
-    "description",
-    "dimensions",
-    "alarm_actions",
-    "metric_data_queries",
-    "datapoints_to_alarm",
-    "extended_statistic",
-    "ok_actions",
-    "insufficient_data_actions",
-    "unit",
-    "actions_enabled",
-    "treat_missing_data",
-    "evaluate_low_sample_count_percentile",
-    "threshold_metric_id",
-    "rule",
-    "tags",
-)
 STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
 HISTORY_PAGE = 100  # DescribeAlarmHistory's MaxRecords at most
 
 
 def build_patches(patches: PatchSet, engine: AlarmEngine | None = None) -> None:
     """The area's patches, answering to `engine` (a new one when None: nothing evaluates)."""
-    from moto.cloudwatch.models import CloudWatchBackend, Dimension
+    from moto.cloudwatch.models import Dimension
 
     engine = engine or AlarmEngine()
     patches.replace(
@@ -283,13 +256,12 @@ def build_patches(patches: PatchSet, engine: AlarmEngine | None = None) -> None:
         why="GetMetricData matches an alarm's dimensions in any order, as AWS does",
         moto_bug="Dimension.__lt__ compares one dimension's value with the other's name",
     )
-    patches.replace(
-        CloudWatchBackend,
-        "put_metric_alarm",
+    patches.operation(
+        "cloudwatch",
+        "PutMetricAlarm",
         lambda original: _put_metric_alarm(original, engine),
-        params=PUT_METRIC_ALARM,
         why="a new alarm starts in INSUFFICIENT_DATA, an updated one keeps its state; "
-        "both are ConfigurationUpdate history items (also for CloudFormation's alarms)",
+        "both are ConfigurationUpdate history items",
     )
     patches.operation(
         "cloudwatch",
@@ -310,11 +282,18 @@ def _dimension_lt(self: Any, other: Any) -> bool:
 
 
 def _put_metric_alarm(original: Any, engine: AlarmEngine) -> Any:
-    def put_metric_alarm(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        previous = self.alarms.get(name)
-        alarm = original(self, name, *args, **kwargs)
-        engine.configured(self, alarm, previous)
-        return alarm
+    """moto stores the alarm (a new object, also on an update); the area sets its state.
+    moto's CloudFormation makes no alarms: they all come through this operation."""
+
+    def put_metric_alarm(response: Any) -> Any:
+        backend = response.cloudwatch_backend
+        name = response._get_param("AlarmName")
+        previous = backend.alarms.get(name)
+        answer = original(response)
+        alarm = backend.alarms.get(name)
+        if alarm is not None and alarm is not previous:
+            engine.configured(backend, alarm, previous)
+        return answer
 
     return put_metric_alarm
 
