@@ -175,12 +175,12 @@ def show(label: str, counts: collections.Counter[str], target: int | None) -> bo
 
 
 def main() -> int:
-    from moto.cloudformation.models import CloudFormationBackend
     from moto.server import ThreadedMotoServer
 
-    from ecslab.sandbox.moto_patch import moto_execute_change_set_with_outputs
+    from ecslab.sandbox import moto_seam
+    from ecslab.sandbox.moto_patch import change_set_outputs
 
-    CloudFormationBackend.execute_change_set = moto_execute_change_set_with_outputs()
+    moto_seam.install("bench", change_set_outputs)  # for the process's life: not undone
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log
     # Plain moto runs no task; its services report this many running, so service-stable
     # sees the steady service it would see on AWS (the sandbox's scheduler is not used).

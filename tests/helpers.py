@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ecslab.aws.session import Aws
@@ -19,7 +20,8 @@ from ecslab.compose.app import App
 from ecslab.core.clock import FakeClock
 from ecslab.core.config import Config, Secret
 from ecslab.core.ui import UI
-from ecslab.sandbox.moto_patch import moto_execute_change_set_with_outputs
+from ecslab.sandbox import moto_seam
+from ecslab.sandbox.moto_seam import PatchSet
 
 if TYPE_CHECKING:
     import boto3
@@ -137,13 +139,15 @@ def put_fake_images(session: boto3.Session, repository: str, tags: list[str], se
     return digest
 
 
-def patch_moto_change_set_outputs(monkeypatch: Any) -> None:
-    """For one test: the moto server runs in this process, so patching its class reaches it."""
-    from moto.cloudformation.models import CloudFormationBackend
-
-    monkeypatch.setattr(
-        CloudFormationBackend, "execute_change_set", moto_execute_change_set_with_outputs()
-    )
+@contextmanager
+def moto_fixes(*fixes: Callable[[PatchSet], None]) -> Iterator[None]:
+    """Some of the sandbox's fixes (ecslab.sandbox.moto_patch) in this process's moto, for
+    one test: the moto server runs in this process, so the patches reach it."""
+    undo = moto_seam.install("test-fixes", lambda patches: [fix(patches) for fix in fixes])
+    try:
+        yield
+    finally:
+        undo()
 
 
 def run_step(step: Step) -> StepResult:

@@ -49,7 +49,13 @@ def up(app: App, docker_host: str | None) -> None:
     from ecslab.sandbox.state import sandbox_root
 
     root = sandbox_root(app.config, app.cwd)
-    state = up(root, app.ui, docker_host=docker_host, base_image=app.config.base_image)
+    state = up(
+        root,
+        app.ui,
+        docker_host=docker_host,
+        base_image=app.config.base_image,
+        versions=app.versions,
+    )
     _show(app, status(state))
     app.ui.summary(
         "ok",

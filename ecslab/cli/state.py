@@ -58,6 +58,7 @@ class CliState:
             ui=ui,
             clock=self.environment.clock,
             cwd=self.environment.cwd,
+            versions=self.environment.versions,
             given_flags=given,
         )
         if config.sandbox and self.overlay_sandbox:
@@ -89,12 +90,15 @@ class CliState:
                 flags, self.env, self.config_path, flag_names=self.flag_names, defaults=defaults
             )
 
-        mode = enter_sandbox(app.config, app.ui, self.env, app.cwd, reresolve)
+        mode = enter_sandbox(
+            app.config, app.ui, self.env, app.cwd, reresolve, versions=app.versions
+        )
         return App(
             config=mode.config,
             ui=app.ui,
             clock=app.clock,
             cwd=app.cwd,
+            versions=app.versions,
             aws_factory=mode.aws_factory,
             docker_factory=mode.docker_factory,
             given_flags=app.given_flags,

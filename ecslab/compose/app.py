@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ecslab.core.clock import Clock, SystemClock
+from ecslab.core.environment import installed_version
 from ecslab.core.errors import UsageError
 from ecslab.core.facts import CHECKOUT, DB_PASSWORD_ENV, MICROSITE_RELPATH, TEMPLATE_RELPATH
 
@@ -49,6 +50,7 @@ class App:
     aws_factory: Callable[[Config], Aws] = _default_aws
     docker_factory: Callable[[], docker.DockerClient] = _default_docker
     cwd: Path = field(default_factory=Path.cwd)
+    versions: Callable[[str], str | None] = installed_version  # of installed packages
     # The flags the user typed, as (before the command, after it): hints that name a
     # command to run again repeat them, so it acts on the same stack with the same values.
     given_flags: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ecslab.core.environment import installed_version
 from ecslab.sandbox.state import (
     DB_NAME,
     DB_USER,
@@ -88,6 +89,8 @@ def enter_sandbox(
     env: Mapping[str, str],
     cwd: Path,
     reresolve: Callable[[Mapping[str, tuple[object, str]]], Config],
+    *,
+    versions: Callable[[str], str | None] = installed_version,
 ) -> SandboxMode:
     """Start the sandbox if needed; the config with its defaults and its client factories."""
     from ecslab.sandbox.control import all_up, up
@@ -97,7 +100,9 @@ def enter_sandbox(
     if state is None or not all_up(state):
         ui.info(f"the sandbox in {root} is not running: starting it (`ecslab sandbox up`)")
         docker_host = env.get("DOCKER_HOST") or None
-        state = up(root, ui, docker_host=docker_host, base_image=config.base_image)
+        state = up(
+            root, ui, docker_host=docker_host, base_image=config.base_image, versions=versions
+        )
         ui.success(f"sandbox up: AWS API {state.endpoint_url}, load balancer {state.lb_url}")
     return SandboxMode(
         reresolve(sandbox_defaults(state)),

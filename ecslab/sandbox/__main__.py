@@ -4,8 +4,11 @@ python -m ecslab.sandbox start-dockerd DIR      prints the DOCKER_HOST URL, leav
 python -m ecslab.sandbox stop-dockerd DIR       stops it by PID, unmounts, removes DIR
 python -m ecslab.sandbox build-base-image --docker-host URL [--tag TAG]
 python -m ecslab.sandbox serve-moto --port P [--state-dir D --docker-host URL]
-                                                moto on 127.0.0.1:P with the emulator areas
-                                                (the ECS scheduler among them) until SIGTERM
+                                                moto on 127.0.0.1:P with moto_patch's fixes
+                                                and the emulator areas (the ECS scheduler
+                                                among them) until SIGTERM
+python -m ecslab.sandbox list-patches           every patch the sandbox makes to moto, as
+                                                docs/sandbox.md lists them (Markdown)
 """
 
 from __future__ import annotations
@@ -57,12 +60,15 @@ def _until_terminated() -> None:
 
 def _serve_moto(args: argparse.Namespace) -> None:
     from ecslab.sandbox.emulator import AREAS, EmulatorContext, start_areas
-    from ecslab.sandbox.moto_patch import apply_sandbox_patches
+    from ecslab.sandbox.moto_patch import install_fixes
     from ecslab.sandbox.moto_seam import check_moto
     from ecslab.sandbox.moto_server import MotoServer
 
     check_moto()  # before a patch goes in: an untested moto is refused, naming the fix
-    apply_sandbox_patches()  # the server runs in this process: the patches reach it
+    # The server runs in this process, so the patches reach it. start_areas installs the
+    # fixes first too (the one order: ecslab.sandbox.emulator); here they go in before
+    # the server answers its first request.
+    install_fixes()
     server = MotoServer(port=args.port)
     server.start()
     context = EmulatorContext(
@@ -81,6 +87,18 @@ def _serve_moto(args: argparse.Namespace) -> None:
         server.stop()
 
 
+def _list_patches(args: argparse.Namespace) -> None:
+    from ecslab.sandbox import moto_seam
+    from ecslab.sandbox.emulator import install_all
+
+    moto_seam.check_moto()
+    undo = install_all()
+    try:
+        print(moto_seam.markdown(moto_seam.INSTALLED), end="")
+    finally:
+        undo()
+
+
 def _add_servers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     moto = commands.add_parser("serve-moto", help="serve moto on 127.0.0.1 until SIGTERM")
     moto.add_argument("--port", type=int, required=True)
@@ -92,6 +110,8 @@ def _add_servers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--areas", default="", help="comma-separated emulator areas to start [default: all]"
     )
     moto.set_defaults(run=_serve_moto)
+    listing = commands.add_parser("list-patches", help="print every patch made to moto")
+    listing.set_defaults(run=_list_patches)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ecslab.core.environment import installed_version
 from ecslab.sandbox.base_image import DEFAULT_TAG, build_base_image
 from ecslab.sandbox.dockerd import PrivateDockerd
 from ecslab.sandbox.errors import MissingDependencyError, NeedsRootError, SandboxError
-from ecslab.sandbox.moto_seam import check_moto
+from ecslab.sandbox.moto_seam import check_version
 from ecslab.sandbox.ports import LOOPBACK, free_port, http_status, port_is_free
 from ecslab.sandbox.postgres import PostgresServer
 from ecslab.sandbox.process import pid_alive, spawn, stop_pid, stop_process, wait_for
@@ -58,13 +59,24 @@ class ServiceStatus:
 # -- up ---------------------------------------------------------------------------------
 
 
-def up(root: Path, ui: UI, *, docker_host: str | None, base_image: str | None) -> SandboxState:
-    """Start whatever is not running yet; return the (saved) state."""
+def up(
+    root: Path,
+    ui: UI,
+    *,
+    docker_host: str | None,
+    base_image: str | None,
+    versions: Callable[[str], str | None] = installed_version,
+) -> SandboxState:
+    """Start whatever is not running yet; return the (saved) state. `versions` tells the
+    installed packages' versions: a moto the sandbox is not tested with is refused (exit
+    2) before any service starts."""
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o711)  # others may pass through (the postgres user), not list
     state = load_state(root) or _new_state(root)
     running_before = {s.name for s in status(state) if s.up}
+    if not _pid_up(state.moto_pid):
+        _require_moto(versions("moto"))
     try:
         _ensure_docker(state, docker_host)
         _ensure_postgres(state, ui)
@@ -216,20 +228,20 @@ def _ensure_moto(state: SandboxState) -> None:
     if state.moto_pid is not None and pid_alive(state.moto_pid):
         return
     # The scheduler area runs the ECS tasks on the sandbox's engine, labels them with the
-    # state folder and drives HAProxy through the socket in it.
-    _require_moto()
+    # state folder and drives HAProxy through the socket in it (`up` checked its moto).
     extra = ["--state-dir", str(state.path), "--time-scale", f"{state.time_scale:g}"]
     extra += ["--docker-host", state.docker_host] if state.docker_host else []
     state.moto_pid = _serve(state, "moto", state.moto_port, "serve-moto", extra)
 
 
-def _require_moto() -> None:
-    """moto with its server extra, in the Python that runs ecslab (the serve-moto child)."""
+def _require_moto(version: str | None) -> None:
+    """moto with its server extra, in the Python that runs ecslab (the serve-moto child),
+    at a release the sandbox is tested with (`version` is the installed one)."""
     if any(importlib.util.find_spec(module) is None for module in ("moto", "flask")):
         raise MissingDependencyError(
             f"moto with its server extra (for {sys.executable})", SANDBOX_INSTALL
         )
-    check_moto()
+    check_version(version)
 
 
 def _ensure_lb(state: SandboxState) -> None:

@@ -1,32 +1,78 @@
-"""Where moto 5.2 differs from AWS in ways the lab notices, patches that make it agree.
+"""Where moto 5.2 differs from AWS in ways the lab notices: the fixes that make it agree.
 
-- ExecuteChangeSet leaves a stack's Outputs as they were before (none for a new stack), so
-  steps that read outputs (push-image, verify) would see no repository or load balancer.
-  The sandbox's moto server and the tests' in-process one both apply this patch.
-- An update replaces a resource (a task definition whose image parameter changed gets a
-  new revision) but leaves the resources that refer to it alone, so the ECS service kept
-  running the old revision. AWS updates those dependents; `resource_map_update_with_
-  dependents` does too, until nothing more changes.
-- moto cannot update a target group at all: an update drops it from the stack. AWS
-  replaces it when its port, protocol, VPC or target type change (a new container port),
-  which `target_group_update_by_replacement` does.
-- A target group keys its targets by Id alone; AWS by Id and port. The sandbox's tasks
-  share 127.0.0.1 on different ports, so only the sandbox's moto server applies
-  `target_group_methods_by_id_and_port` (its moto has no EC2 instances as targets).
+Each fix is a function that adds its patches to a `moto_seam.PatchSet`; `build_fixes`
+adds them all, in the order they stack, and `install_fixes` puts them in for the rest of
+the process, once. The sandbox's moto server (`python -m ecslab.sandbox serve-moto`)
+installs the fixes before it starts the emulator areas, whose patches then wrap the fixed
+methods (the areas' wrappers call the fix, which calls moto). The tests' in-process moto
+stays plain: a test installs the fixes it needs through `moto_seam.install` and undoes
+them.
+
+- `change_set_outputs`: ExecuteChangeSet leaves a stack's Outputs as they were before
+  (none for a new stack), so steps that read outputs (push-image, verify) would see no
+  repository or load balancer.
+- `dependents_follow`: an update replaces a resource (a task definition whose image
+  parameter changed gets a new revision) but leaves the resources that refer to it
+  alone, so the ECS service kept running the old revision. AWS updates those dependents;
+  the fix does too, until nothing more changes. Task definitions are updated as created.
+- `target_group_replacement`: moto cannot update a target group at all (an update drops
+  it from the stack). AWS replaces it when its port, protocol, VPC or target type change.
+- `targets_by_id_and_port`: a target group keys its targets by Id alone; AWS by Id and
+  port. The sandbox's tasks share 127.0.0.1 on different ports. The fix wraps moto's own
+  register, deregister and health_for, so moto's checks (a stopped EC2 instance, an
+  unknown target) still apply; moto's cleanup of terminated EC2 instances still looks
+  targets up by Id (the sandbox has no EC2 instances).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from ecslab.core.template_refs import references
+from ecslab.sandbox import moto_seam
+from ecslab.sandbox.moto_seam import PatchSet
 
-def moto_execute_change_set_with_outputs() -> Any:
-    """moto's ExecuteChangeSet, wrapped to recompute the stack's outputs afterwards."""
-    from moto.cloudformation.models import CloudFormationBackend
+FIXES = "moto-fixes"
+MAX_DEPENDENT_ROUNDS = 10  # a template's reference chains are far shorter
+CFN_UPDATE = ("original_resource", "new_resource_name", "cloudformation_json")
+CFN_UPDATE_PARAMS = (*CFN_UPDATE, "account_id", "region_name")
 
-    original = CloudFormationBackend.execute_change_set
 
-    def execute(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+def install_fixes() -> None:
+    """Every fix, for the rest of this process (the sandbox's moto server), once."""
+    moto_seam.once(FIXES, build_fixes)
+
+
+def build_fixes(patches: PatchSet) -> None:
+    """Every fix, in the order the sandbox stacks them (the areas' patches go on top)."""
+    change_set_outputs(patches)
+    dependents_follow(patches)
+    target_group_replacement(patches)
+    targets_by_id_and_port(patches)
+
+
+# -- ExecuteChangeSet's outputs ---------------------------------------------------------------
+
+
+def change_set_outputs(patches: PatchSet) -> None:
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+
+    moto_seam.require(Stack, "_parse_template", "_create_output_map")
+
+    patches.replace(
+        CloudFormationBackend,
+        "execute_change_set",
+        _execute_with_outputs,
+        params=("self", "change_set_name", "stack_name"),
+        why="ExecuteChangeSet leaves the stack's Outputs as before (none for a new stack); "
+        "push-image and verify read them",
+        moto_bug="ExecuteChangeSet does not recompute the stack's Outputs",
+    )
+
+
+def _execute_with_outputs(original: Any) -> Any:
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
         original(self, change_set_name, stack_name)
         change_set = self.change_sets.get(change_set_name) or next(
             c for c in self.change_sets.values() if c.change_set_name == change_set_name
@@ -35,53 +81,41 @@ def moto_execute_change_set_with_outputs() -> Any:
         stack._parse_template()
         stack.output_map = stack._create_output_map()
 
-    return execute
+    return execute_change_set
 
 
-def target_group_methods_by_id_and_port() -> dict[str, Any]:
-    """register, deregister and health_for of moto's FakeTargetGroup, keyed as AWS keys."""
-    from moto.elbv2.exceptions import InvalidTargetError
-    from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
-
-    original_health = FakeTargetGroup.health_for
-
-    def key(group: Any, target: dict[str, Any]) -> str:
-        return f"{target['Id']}:{target.get('Port', group.port)}"
-
-    def register(self: Any, targets: list[dict[str, Any]]) -> None:
-        for target in targets:
-            self.targets[key(self, target)] = {
-                "Id": target["Id"],
-                "Port": target.get("Port", self.port),
-            }
-            self.deregistered_targets.pop(key(self, target), None)
-
-    def deregister(self: Any, targets: list[dict[str, Any]]) -> None:
-        for target in targets:
-            found = self.targets.pop(key(self, target), None)
-            if not found:
-                raise InvalidTargetError()
-            self.deregistered_targets[key(self, target)] = found
-
-    def health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
-        found = self.targets.get(key(self, target))
-        if found is None:
-            return original_health(self, target, ec2_backend)
-        return FakeHealthStatus(found["Id"], found["Port"], self.health_check_port, "healthy")
-
-    return {"register": register, "deregister": deregister, "health_for": health_for}
+# -- dependents of a replaced resource ---------------------------------------------------------
 
 
-MAX_DEPENDENT_ROUNDS = 10  # a template's reference chains are far shorter
-
-
-def resource_map_update_with_dependents() -> Any:
-    """moto's ResourceMap.update, then an update of every resource that refers (Ref or
-    GetAtt) to a resource whose physical id the update changed, repeated to a fixpoint."""
+def dependents_follow(patches: PatchSet) -> None:
+    from moto.cloudformation import parsing
     from moto.cloudformation.parsing import ResourceMap
+    from moto.ecs.models import TaskDefinition
 
-    original = ResourceMap.update
+    moto_seam.require(parsing, "parse_and_update_resource")
 
+    patches.replace(
+        ResourceMap,
+        "update",
+        _update_with_dependents,
+        params=("self", "template", "parameters"),
+        why="an update leaves the resources that refer to a replaced one alone (the service "
+        "kept the old task definition revision); AWS updates them",
+        moto_bug="a stack update does not update the dependents of a replaced resource",
+    )
+    patches.replace(
+        TaskDefinition,
+        "update_from_cloudformation_json",
+        _task_definition_update,
+        params=CFN_UPDATE_PARAMS,
+        why="an updated AWS::ECS::TaskDefinition is a new revision built as create builds "
+        "it (PascalCase keys converted), and only when its content changed",
+        moto_bug="a TaskDefinition updated by CloudFormation keeps the template's PascalCase keys "
+        "and loses every property but its containers, volumes and memory",
+    )
+
+
+def _update_with_dependents(original: Any) -> Any:
     def update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
         before = _physical_ids(self)
         original(self, template, parameters)
@@ -90,7 +124,7 @@ def resource_map_update_with_dependents() -> Any:
             dependents = [
                 name
                 for name, body in self._resource_json_map.items()
-                if name not in changed and _refers_to(body, changed)
+                if name not in changed and references(body) & changed
             ]
             if not dependents:
                 return
@@ -114,27 +148,6 @@ def _physical_ids(resource_map: Any) -> dict[str, str]:
     return ids
 
 
-def _refers_to(body: Any, names: set[str]) -> bool:
-    from moto.cloudformation.parsing import get_references_from_template
-
-    refs = set(get_references_from_template(body)) | _get_att_targets(body)
-    return bool(refs & names)
-
-
-def _get_att_targets(body: Any) -> set[str]:
-    if isinstance(body, dict):
-        found = set()
-        for key, value in body.items():
-            if key == "Fn::GetAtt" and isinstance(value, list) and value:
-                found.add(str(value[0]))
-            else:
-                found |= _get_att_targets(value)
-        return found
-    if isinstance(body, list):
-        return set().union(*(_get_att_targets(item) for item in body)) if body else set()
-    return set()
-
-
 def _update_one(resource_map: Any, name: str) -> None:
     from moto.cloudformation.parsing import parse_and_update_resource
 
@@ -149,13 +162,11 @@ def _update_one(resource_map: Any, name: str) -> None:
         resource_map._parsed_resources[name] = resource
 
 
-def task_definition_update_like_create() -> Any:
-    """TaskDefinition.update_from_cloudformation_json: a new revision built as create does
-    (PascalCase keys converted), when the family, containers or volumes changed."""
+def _task_definition_update(original: Any) -> Any:
     from moto.core.utils import pascal_to_camelcase, remap_nested_keys
     from moto.ecs.models import TaskDefinition, ecs_backends
 
-    def update(
+    def update_from_cloudformation_json(
         cls: Any,
         original_resource: Any,
         new_resource_name: str,
@@ -180,21 +191,34 @@ def task_definition_update_like_create() -> Any:
             new_resource_name, cloudformation_json, account_id, region_name
         )
 
-    return classmethod(update)
+    return classmethod(update_from_cloudformation_json)
 
+
+# -- target groups ---------------------------------------------------------------------------
 
 # Properties whose change makes CloudFormation replace a target group (the rest are
 # health-check settings, updated in place; the sandbox's balancer does not read them).
 TARGET_GROUP_REPLACING = ("Name", "Port", "Protocol", "ProtocolVersion", "TargetType", "VpcId")
 
 
-def target_group_update_by_replacement() -> Any:
-    """FakeTargetGroup.update_from_cloudformation_json: a new group when a replacing
-    property changed (the old one is deleted, as CloudFormation's cleanup does once the
-    listener and service have moved), else the group as it is."""
+def target_group_replacement(patches: PatchSet) -> None:
+    from moto.elbv2.models import FakeTargetGroup
+
+    patches.replace(
+        FakeTargetGroup,
+        "update_from_cloudformation_json",
+        _target_group_update,
+        params=CFN_UPDATE_PARAMS,
+        why="a new port, protocol, VPC or target type replaces the target group (the old "
+        "one is deleted, as CloudFormation's cleanup does); other changes keep it",
+        moto_bug="an updated AWS::ElasticLoadBalancingV2::TargetGroup is dropped",
+    )
+
+
+def _target_group_update(original: Any) -> Any:
     from moto.elbv2.models import FakeTargetGroup, elbv2_backends
 
-    def update(
+    def update_from_cloudformation_json(
         cls: Any,
         original_resource: Any,
         new_resource_name: str,
@@ -222,25 +246,62 @@ def target_group_update_by_replacement() -> Any:
         elbv2_backends[account_id][region_name].target_groups.pop(original_resource.arn, None)
         return replacement
 
-    return classmethod(update)
+    return classmethod(update_from_cloudformation_json)
 
 
-def apply_sandbox_patches() -> None:
-    """Every patch, for the rest of this process (the sandbox's moto server)."""
-    from moto.cloudformation.parsing import ResourceMap
-    from moto.ecs.models import TaskDefinition
+def targets_by_id_and_port(patches: PatchSet) -> None:
     from moto.elbv2.models import FakeTargetGroup
 
-    apply_change_set_outputs_patch()
-    ResourceMap.update = resource_map_update_with_dependents()  # type: ignore[method-assign]
-    TaskDefinition.update_from_cloudformation_json = task_definition_update_like_create()  # type: ignore[method-assign]
-    FakeTargetGroup.update_from_cloudformation_json = target_group_update_by_replacement()  # type: ignore[method-assign]
-    for name, method in target_group_methods_by_id_and_port().items():
-        setattr(FakeTargetGroup, name, method)
+    bug = "a target group keys its targets by Id alone, AWS by Id and port"
+    why = "the sandbox's tasks are targets 127.0.0.1:PORT, one address on many ports"
+    for name, make, params in (
+        ("register", _register, ("self", "targets")),
+        ("deregister", _deregister, ("self", "targets")),
+        ("health_for", _health_for, ("self", "target", "ec2_backend")),
+    ):
+        patches.replace(FakeTargetGroup, name, make, params=params, why=why, moto_bug=bug)
 
 
-def apply_change_set_outputs_patch() -> None:
-    """Patch moto's class for the rest of this process (the sandbox's moto server)."""
-    from moto.cloudformation.models import CloudFormationBackend
+def target_key(group: Any, target: dict[str, Any]) -> str:
+    """How AWS tells a group's targets apart: Id and port (the group's when none given)."""
+    return f"{target['Id']}:{target.get('Port', group.port)}"
 
-    CloudFormationBackend.execute_change_set = moto_execute_change_set_with_outputs()  # type: ignore[method-assign]
+
+def _as_moto_keys(group: Any, target: dict[str, Any]) -> Any:
+    """A shallow copy of `group` whose target tables hold `target`'s entries only, keyed by
+    Id as moto keys them: moto's own method runs on it, for that one target."""
+    key = target_key(group, target)
+    view = copy.copy(group)
+    for table in ("targets", "deregistered_targets", "terminated_targets"):
+        entries = getattr(group, table)
+        setattr(view, table, {target["Id"]: entries[key]} if key in entries else {})
+    return view
+
+
+def _register(original: Any) -> Any:
+    def register(self: Any, targets: list[dict[str, Any]]) -> None:
+        for target in targets:
+            view = _as_moto_keys(self, target)
+            original(view, [target])  # moto's checks: an EC2 instance must be running
+            key = target_key(self, target)
+            self.targets[key] = view.targets[target["Id"]]
+            self.deregistered_targets.pop(key, None)
+
+    return register
+
+
+def _deregister(original: Any) -> Any:
+    def deregister(self: Any, targets: list[dict[str, Any]]) -> None:
+        for target in targets:
+            original(_as_moto_keys(self, target), [target])  # moto's error if not registered
+            key = target_key(self, target)
+            self.deregistered_targets[key] = self.targets.pop(key)
+
+    return deregister
+
+
+def _health_for(original: Any) -> Any:
+    def health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+        return original(_as_moto_keys(self, target), target, ec2_backend)
+
+    return health_for

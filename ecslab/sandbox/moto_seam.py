@@ -21,7 +21,6 @@ tested with is refused before any patch goes in (`check_moto`), naming the suppo
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import inspect
 import re
 import threading
@@ -29,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecslab.core.environment import installed_version
 from ecslab.sandbox.errors import SandboxError
 
 # The moto releases the whole test suite has passed on; pyproject's sandbox extra pins the
@@ -67,12 +67,23 @@ class Patch:
     original: Any
     why: str
     moto_bug: str | None
+    patch_set: str = ""  # the PatchSet's name
+    action: str | None = None  # the AWS operation, for PatchSet.operation's patches
 
     @property
     def where(self) -> str:
         if isinstance(self.owner, type):
             return f"{self.owner.__module__}.{self.owner.__qualname__}.{self.name}"
         return f"{qualname(self.owner)}.{self.name}"
+
+    @property
+    def changes(self) -> str:
+        """What it changes, for a reader: the operation, or moto's class (or module) and name."""
+        if self.action is not None:
+            return f"operation {self.action} ({qualname(self.owner)})"
+        if isinstance(self.owner, type):
+            return f"`{self.owner.__qualname__}.{self.name}` ({self.owner.__module__})"
+        return f"`{self.name}` ({qualname(self.owner)})"
 
 
 def qualname(owner: Any) -> str:
@@ -85,10 +96,8 @@ INSTALLED: list[Patch] = []
 
 
 def moto_version() -> str | None:
-    try:
-        return importlib.metadata.version("moto")
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    """The installed moto's release (None: no moto)."""
+    return installed_version("moto")
 
 
 def check_moto() -> None:
@@ -143,7 +152,7 @@ class PatchSet:
         owner = response_class(service)
         name = snake_case(action)
         original = getattr(owner, name, None)
-        self._install(owner, name, make(original), why, moto_bug)
+        self._install(owner, name, make(original), why, moto_bug, f"{service}:{action}")
 
     def replace(
         self,
@@ -168,10 +177,19 @@ class PatchSet:
             )
         self._install(owner, name, make(original), why, moto_bug)
 
-    def _install(self, owner: Any, name: str, value: Any, why: str, moto_bug: str | None) -> None:
+    def _install(
+        self,
+        owner: Any,
+        name: str,
+        value: Any,
+        why: str,
+        moto_bug: str | None,
+        action: str | None = None,
+    ) -> None:
         with _LOCK:
             raw = owner.__dict__.get(name, _MISSING)
-            patch = Patch(owner, name, None if raw is _MISSING else raw, why, moto_bug)
+            original = None if raw is _MISSING else raw
+            patch = Patch(owner, name, original, why, moto_bug, self.name, action)
             setattr(owner, name, value)
             self.patches.append(patch)
             INSTALLED.append(patch)
@@ -188,14 +206,31 @@ class PatchSet:
             self.patches.clear()
 
 
-def once(name: str, install: Callable[[PatchSet], None]) -> None:
-    """Install the set `name` for the rest of the process, the first time it is asked for."""
+def require(owner: Any, *names: str) -> None:
+    """Refuse, at install, a moto whose `owner` (a class or module) lacks a name a patch
+    reaches into beyond the method it replaces (moto's private helpers, for instance)."""
+    missing = [name for name in names if not hasattr(owner, name)]
+    if missing:
+        raise UnsupportedMotoError(
+            f"moto's {getattr(owner, '__qualname__', owner.__name__)} has no "
+            f"{', '.join(missing)}, which the sandbox's patches use",
+            f"pip install '{MOTO_REQUIREMENT}'",
+        )
+
+
+def once(name: str, build: Callable[[PatchSet], None]) -> None:
+    """Install the set `name` for the rest of the process, the first time it is asked for
+    (a failed install is undone, and the next call tries again)."""
     with _LOCK:
         if name in _ONCE:
             return
         _ONCE.add(name)
-    check_moto()
-    install(PatchSet(name))
+    try:
+        install(name, build)
+    except BaseException:
+        with _LOCK:
+            _ONCE.discard(name)
+        raise
 
 
 def install(name: str, build: Callable[[PatchSet], None]) -> Callable[[], None]:
@@ -213,3 +248,21 @@ def install(name: str, build: Callable[[PatchSet], None]) -> Callable[[], None]:
 def moto_bugs() -> list[Patch]:
     """The installed patches that work around a plain moto bug (drop each once fixed)."""
     return [p for p in INSTALLED if p.moto_bug]
+
+
+def markdown(patches: list[Patch]) -> str:
+    """The patches as docs/sandbox.md lists them: a table, then the moto bugs among them."""
+    lines = [
+        "| Set | Changes | Why |",
+        "| --- | --- | --- |",
+        *(f"| {p.patch_set} | {p.changes} | {_cell(p.why)} |" for p in patches),
+        "",
+        "Patches that work around a plain moto bug (drop each once moto fixes it):",
+        "",
+        *(f"- {p.changes}: {p.moto_bug}" for p in patches if p.moto_bug),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -18,8 +18,9 @@ import pytest
 
 from ecslab.core.config import Config
 from ecslab.lab.images import build_args, derive_tag
+from ecslab.sandbox.moto_patch import change_set_outputs
 from tests.cli.conftest import Result
-from tests.helpers import DB_PASSWORD, patch_moto_change_set_outputs, put_fake_images
+from tests.helpers import DB_PASSWORD, moto_fixes, put_fake_images
 from tests.verify_support import StandIn
 
 REPOSITORY = "ecslab-dev-microservice"
@@ -64,8 +65,10 @@ def lab(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    patch_moto_change_set_outputs(monkeypatch)
-    with StandIn(200, json.dumps(HEALTHY).encode()).running() as url:
+    with (
+        moto_fixes(change_set_outputs),
+        StandIn(200, json.dumps(HEALTHY).encode()).running() as url,
+    ):
         monkeypatch.setenv("ECSLAB_VERIFY_URL", url)
         yield microsite
 

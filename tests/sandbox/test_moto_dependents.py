@@ -7,16 +7,10 @@ service keeps running the old one, so a code change never reaches the sandbox's 
 from __future__ import annotations
 
 import boto3
-import pytest
-from moto.cloudformation.parsing import ResourceMap
-from moto.ecs.models import TaskDefinition
 
-from ecslab.sandbox.moto_patch import (
-    resource_map_update_with_dependents,
-    task_definition_update_like_create,
-)
+from ecslab.sandbox.moto_patch import dependents_follow
 from ecslab.steps import deploy_ecr, deploy_service
-from tests.helpers import make_app, put_fake_image, run_step
+from tests.helpers import make_app, moto_fixes, put_fake_image, run_step
 
 REPOSITORY = "ecslab-dev-microservice"
 
@@ -41,14 +35,9 @@ def _deploy_twice(session: boto3.Session, moto_server: str) -> tuple[str, str, s
     return revision, image, new_digest
 
 
-def test_a_new_image_reaches_the_service(
-    aws: boto3.Session, moto_server: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(ResourceMap, "update", resource_map_update_with_dependents())
-    monkeypatch.setattr(
-        TaskDefinition, "update_from_cloudformation_json", task_definition_update_like_create()
-    )
-    revision, image, new_digest = _deploy_twice(aws, moto_server)
+def test_a_new_image_reaches_the_service(aws: boto3.Session, moto_server: str) -> None:
+    with moto_fixes(dependents_follow):
+        revision, image, new_digest = _deploy_twice(aws, moto_server)
     assert revision == "2"
     assert image.endswith(f"@{new_digest}")
 

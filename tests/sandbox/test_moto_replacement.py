@@ -3,46 +3,35 @@
 On AWS a new port replaces the target group (its port cannot change in place), which only
 works because CloudFormation names it; a new password must give the task definition a new
 revision so the service rolls its tasks. moto cannot update a target group at all, so the
-sandbox's patches (ecslab/sandbox/moto_patch.py) are applied here as the sandbox does.
+sandbox's fixes (ecslab/sandbox/moto_patch.py) are installed here as the sandbox does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import boto3
 import pytest
-from moto.cloudformation.parsing import ResourceMap
-from moto.ecs.models import TaskDefinition
-from moto.elbv2.models import FakeTargetGroup
 
 from ecslab.core.config import Secret
 from ecslab.core.naming import TARGET_GROUP_ID
-from ecslab.sandbox.moto_patch import (
-    resource_map_update_with_dependents,
-    target_group_update_by_replacement,
-    task_definition_update_like_create,
-)
+from ecslab.sandbox.moto_patch import dependents_follow, target_group_replacement
 from ecslab.steps import deploy_ecr, deploy_service
 from ecslab.steps.base import Outcome
-from tests.helpers import all_text, make_app, put_fake_image, run_step
+from tests.helpers import all_text, make_app, moto_fixes, put_fake_image, run_step
 
 REPOSITORY = "ecslab-dev-microservice"
 LABEL = "ecslab.db-password-version"
 
 
 @pytest.fixture
-def patched(aws: boto3.Session, moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def patched(aws: boto3.Session, moto_server: str) -> Iterator[str]:
     """The sandbox's moto: dependents follow a replaced resource; target groups replace."""
-    monkeypatch.setattr(ResourceMap, "update", resource_map_update_with_dependents())
-    monkeypatch.setattr(
-        TaskDefinition, "update_from_cloudformation_json", task_definition_update_like_create()
-    )
-    monkeypatch.setattr(
-        FakeTargetGroup, "update_from_cloudformation_json", target_group_update_by_replacement()
-    )
-    run_step(deploy_ecr.build(make_app(aws, moto_server)))
-    put_fake_image(aws, REPOSITORY, "v1")
-    run_step(deploy_service.build(make_app(aws, moto_server)))
-    return moto_server
+    with moto_fixes(dependents_follow, target_group_replacement):
+        run_step(deploy_ecr.build(make_app(aws, moto_server)))
+        put_fake_image(aws, REPOSITORY, "v1")
+        run_step(deploy_service.build(make_app(aws, moto_server)))
+        yield moto_server
 
 
 def _service_task_definition(session: boto3.Session) -> dict[str, object]:

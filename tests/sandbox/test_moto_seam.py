@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ecslab.sandbox import moto_seam
-from ecslab.sandbox.emulator.paging import BadToken, page
+from ecslab.sandbox.emulator.paging import BadToken, page, page_newest_first
 from ecslab.sandbox.moto_seam import PatchSet, UnsupportedMotoError, check_moto, check_version
 
 
@@ -124,3 +124,45 @@ def test_a_module_function_is_replaced_named_and_restored() -> None:
     assert parsing.resource_class_from_type is original
     with pytest.raises(UnsupportedMotoError, match=r"moto has no moto.cloudformation.parsing.nope"):
         PatchSet("test").replace(parsing, "nope", lambda o: o, params=(), why="test")
+
+
+def test_once_installs_a_set_once_and_tries_again_after_a_failure() -> None:
+    calls: list[str] = []
+
+    def failing(patches: PatchSet) -> None:
+        patches.replace(Model, "method", lambda o: o, params=("self", "a", "b"), why="test")
+        calls.append("failing")
+        raise RuntimeError("half way")
+
+    original = Model.__dict__["method"]
+    with pytest.raises(RuntimeError):
+        moto_seam.once("test-once", failing)
+    assert Model.__dict__["method"] is original  # undone
+
+    def counting(patches: PatchSet) -> None:
+        calls.append("counting")
+
+    moto_seam.once("test-once", counting)
+    moto_seam.once("test-once", counting)
+    assert calls == ["failing", "counting"]
+
+
+def test_newest_first_tokens_stay_valid_while_newer_items_arrive() -> None:
+    items = list(range(5))
+    first = page_newest_first(items, None, 2, 100)
+    assert first.items == [4, 3] and first.next_token is not None
+    items += [5, 6]  # newer items arrive between the calls
+    second = page_newest_first(items, first.next_token, 2, 100)
+    assert second.items == [2, 1]
+    last = page_newest_first(items, second.next_token, 2, 100)
+    assert last.items == [0] and last.next_token is None
+    assert page_newest_first([], None, None, 100).items == []
+    for token in ("x", "0", "-1", "999"):
+        with pytest.raises(BadToken):
+            page_newest_first(items, token, None, 100)
+
+
+def test_a_missing_private_name_is_refused_at_install() -> None:
+    moto_seam.require(Model, "method")
+    with pytest.raises(UnsupportedMotoError, match="has no _gone, _also_gone"):
+        moto_seam.require(Model, "method", "_gone", "_also_gone")

@@ -10,6 +10,15 @@ An area is a module in this package listed in `AREAS`. It exposes
 start its threads, and return a function that stops them (called once, at SIGTERM, in the
 reverse order of `AREAS`). An area must be safe to start when its peers (Docker, for
 instance) are absent: it then does nothing and says so once on stderr.
+
+Every change to moto goes through `ecslab.sandbox.moto_seam`. An area that changes moto
+also exposes `build_patches(patches: PatchSet) -> None`, which adds its patches to a set
+with idle handlers and starts nothing; `start` installs the same patches, answering to
+its running handlers. The order of the patches is decided here, in `install_all` and
+`start_areas` only: first `moto_patch`'s fixes (once per process), then each area's
+patches in the order of `AREAS`, so an area's wrapper calls the fix, which calls moto.
+`python -m ecslab.sandbox list-patches` installs them all that way and prints them
+(docs/sandbox.md's list of patches, which a test keeps equal to it).
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from ecslab.sandbox import moto_patch, moto_seam
 
 # Modules of this package started in this order; each is `ecslab.sandbox.emulator.<name>`.
 AREAS: tuple[str, ...] = ("ecs_scheduler", "cloudformation", "scaling", "alarms", "metrics")
@@ -37,7 +48,9 @@ class EmulatorContext:
 
 
 def start_areas(context: EmulatorContext, areas: tuple[str, ...] = AREAS) -> Callable[[], None]:
-    """Start every area in order; the returned function stops them in reverse order."""
+    """The fixes, then every area in order; the returned function stops the areas in
+    reverse order (the fixes stay, for the rest of the process)."""
+    moto_patch.install_fixes()
     stops: list[Callable[[], None]] = []
     try:
         for name in areas:
@@ -51,6 +64,22 @@ def start_areas(context: EmulatorContext, areas: tuple[str, ...] = AREAS) -> Cal
         _stop_all(stops)
 
     return stop
+
+
+def install_all() -> Callable[[], None]:
+    """The fixes and every area's patches, in `start_areas`' order, with nothing started
+    (for the list of patches); the returned function undoes the areas' patches."""
+    moto_patch.install_fixes()
+    undos: list[Callable[[], None]] = []
+    try:
+        for name in AREAS:
+            build = getattr(importlib.import_module(f"{__name__}.{name}"), "build_patches", None)
+            if build is not None:
+                undos.append(moto_seam.install(name, build))
+    except BaseException:
+        _stop_all(undos)
+        raise
+    return lambda: _stop_all(undos)
 
 
 def _stop_all(stops: list[Callable[[], None]]) -> None:

@@ -10,7 +10,8 @@ DescribeAlarmHistory. This area patches moto so that:
 - an evaluator thread evaluates each metric alarm on every evaluation interval (a
   minute, compressed by the sandbox's time scale) with `alarm_rules`, from the datapoints
   in moto's CloudWatch backend, and invokes Auto Scaling actions again while in ALARM;
-- DescribeAlarmHistory answers from that history, which outlives a deleted alarm;
+- DescribeAlarmHistory answers from that history, which outlives a deleted alarm, paged
+  as `paging` pages (MaxRecords up to 100; a token not handed out: InvalidNextToken);
 - GetMetricData matches dimensions in any order, as AWS does (moto sorts them with a
   `Dimension.__lt__` that compares a value with a name, so the order given mattered).
 """
@@ -27,8 +28,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ecslab.sandbox import moto_seam
 from ecslab.sandbox.emulator import actions
 from ecslab.sandbox.emulator.alarm_rules import AlarmSpec, Sample, datapoints, evaluate
+from ecslab.sandbox.emulator.paging import BadToken, page, page_newest_first
+from ecslab.sandbox.moto_seam import PatchSet
 
 if TYPE_CHECKING:
     from ecslab.sandbox.emulator import EmulatorContext
@@ -235,36 +239,95 @@ def _samples(backend: Any, alarm: Any) -> list[Sample]:
 
 # -- moto patches --------------------------------------------------------------------------
 
+STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
+HISTORY_PAGE = 100  # DescribeAlarmHistory's MaxRecords at most
 
-def _patch(engine: AlarmEngine) -> Callable[[], None]:
-    from moto.cloudwatch.models import CloudWatchBackend, Dimension
-    from moto.cloudwatch.responses import CloudWatchResponse
 
-    original_lt = Dimension.__lt__
-    original_put = CloudWatchBackend.put_metric_alarm
-    original_set = CloudWatchBackend.set_alarm_state
+def build_patches(patches: PatchSet, engine: AlarmEngine | None = None) -> None:
+    """The area's patches, answering to `engine` (a new one when None: nothing evaluates)."""
+    from moto.cloudwatch.models import Dimension
 
-    def put_metric_alarm(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        previous = self.alarms.get(name)
-        alarm = original_put(self, name, *args, **kwargs)
-        engine.configured(self, alarm, previous)
-        return alarm
+    engine = engine or AlarmEngine()
+    patches.replace(
+        Dimension,
+        "__lt__",
+        lambda original: _dimension_lt,
+        params=("self", "other"),
+        why="GetMetricData matches an alarm's dimensions in any order, as AWS does",
+        moto_bug="Dimension.__lt__ compares one dimension's value with the other's name",
+    )
+    patches.operation(
+        "cloudwatch",
+        "PutMetricAlarm",
+        lambda original: _put_metric_alarm(original, engine),
+        why="a new alarm starts in INSUFFICIENT_DATA, an updated one keeps its state; "
+        "both are ConfigurationUpdate history items",
+    )
+    patches.operation(
+        "cloudwatch",
+        "SetAlarmState",
+        lambda original: _set_alarm_state(original, engine),
+        why="a state change is a StateUpdate history item and runs the new state's actions",
+    )
+    patches.operation(
+        "cloudwatch",
+        "DescribeAlarmHistory",
+        lambda original: _describe_alarm_history(engine),
+        why="moto has no DescribeAlarmHistory: answered from the area's history",
+    )
 
-    def set_alarm_state(
-        self: Any, alarm_name: str, reason: str, reason_data: str, state_value: str
-    ) -> None:
-        original_set(self, alarm_name, reason, reason_data, state_value)  # validates
-        alarm = self.alarms[alarm_name]
-        data = json.loads(reason_data) if reason_data else {}
-        # moto's own update already moved it: put the old state back, then transition.
-        _, old_reason, old_data, old_state, _ = alarm.history.pop()
-        alarm.state_value, alarm.state_reason, alarm.state_reason_data = (
-            old_state,
-            old_reason,
-            old_data,
-        )
-        engine.transition(self, alarm, state_value, reason, data if isinstance(data, dict) else {})
 
+def _dimension_lt(self: Any, other: Any) -> bool:
+    return (str(self.name), str(self.value)) < (str(other.name), str(other.value))
+
+
+def _put_metric_alarm(original: Any, engine: AlarmEngine) -> Any:
+    """moto stores the alarm (a new object, also on an update); the area sets its state.
+    moto's CloudFormation makes no alarms: they all come through this operation."""
+
+    def put_metric_alarm(response: Any) -> Any:
+        backend = response.cloudwatch_backend
+        name = response._get_param("AlarmName")
+        previous = backend.alarms.get(name)
+        answer = original(response)
+        alarm = backend.alarms.get(name)
+        if alarm is not None and alarm is not previous:
+            engine.configured(backend, alarm, previous)
+        return answer
+
+    return put_metric_alarm
+
+
+def _set_alarm_state(original: Any, engine: AlarmEngine) -> Any:
+    """The area changes the state; a call moto would refuse goes to moto for its error."""
+
+    def set_alarm_state(response: Any) -> Any:
+        from moto.core.responses import EmptyResult
+
+        backend = response.cloudwatch_backend
+        alarm = backend.alarms.get(response._get_param("AlarmName"))
+        state = response._get_param("StateValue")
+        data = _reason_data(response._get_param("StateReasonData"))
+        if alarm is None or state not in STATES or data is None:
+            return original(response)  # moto's ResourceNotFound, ValidationError, ...
+        engine.transition(backend, alarm, state, response._get_param("StateReason"), data)
+        return EmptyResult()
+
+    return set_alarm_state
+
+
+def _reason_data(raw: str | None) -> dict[str, Any] | None:
+    """StateReasonData as a mapping ({} when absent); None when it is not JSON."""
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else {}
+
+
+def _describe_alarm_history(engine: AlarmEngine) -> Any:
     def describe_alarm_history(self: Any) -> Any:
         from moto.core.responses import ActionResult
 
@@ -278,32 +341,30 @@ def _patch(engine: AlarmEngine) -> Callable[[], None]:
             and (start is None or i.timestamp >= _aware(start))
             and (end is None or i.timestamp <= _aware(end))
         ]
-        if self._get_param("ScanBy") != "TimestampAscending":
-            items.reverse()
-        size = int(self._get_param("MaxRecords") or 100)
-        first = int(self._get_param("NextToken") or 0)
-        answer: dict[str, Any] = {
-            "AlarmHistoryItems": [i.as_api() for i in items[first : first + size]]
-        }
-        if first + size < len(items):
-            answer["NextToken"] = str(first + size)
+        token, size = self._get_param("NextToken"), self._get_param("MaxRecords")
+        try:
+            if self._get_param("ScanBy") == "TimestampAscending":
+                found = page(items, token, size, HISTORY_PAGE)
+            else:
+                found = page_newest_first(items, token, size, HISTORY_PAGE)
+        except BadToken:
+            raise _invalid_next_token() from None
+        answer: dict[str, Any] = {"AlarmHistoryItems": [i.as_api() for i in found.items]}
+        if found.next_token is not None:
+            answer["NextToken"] = found.next_token
         return ActionResult(answer)
 
-    def dimension_lt(self: Any, other: Any) -> bool:
-        return (str(self.name), str(self.value)) < (str(other.name), str(other.value))
+    return describe_alarm_history
 
-    Dimension.__lt__ = dimension_lt  # type: ignore[method-assign]
-    CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
-    CloudWatchBackend.set_alarm_state = set_alarm_state  # type: ignore[method-assign]
-    CloudWatchResponse.describe_alarm_history = describe_alarm_history  # type: ignore[attr-defined]
 
-    def unpatch() -> None:
-        Dimension.__lt__ = original_lt  # type: ignore[method-assign]
-        CloudWatchBackend.put_metric_alarm = original_put  # type: ignore[method-assign]
-        CloudWatchBackend.set_alarm_state = original_set  # type: ignore[method-assign]
-        del CloudWatchResponse.describe_alarm_history  # type: ignore[attr-defined]
+def _invalid_next_token() -> Exception:
+    """CloudWatch's InvalidNextToken, as moto serializes errors (moto is imported late)."""
+    from moto.core.exceptions import ServiceException
 
-    return unpatch
+    class InvalidNextToken(ServiceException):  # shaped by the operation's service model
+        code = "InvalidNextToken"
+
+    return InvalidNextToken("The next token is invalid.")
 
 
 def _aware(value: Any) -> datetime:
@@ -319,7 +380,7 @@ def _aware(value: Any) -> datetime:
 
 def start(context: EmulatorContext) -> Callable[[], None]:
     engine = AlarmEngine(context.time_scale)
-    unpatch = _patch(engine)
+    unpatch = moto_seam.install("alarms", lambda patches: build_patches(patches, engine))
     stop = threading.Event()
     interval = 60 / context.time_scale
     offset = min(0.2, interval / 20)  # just after a period ends, once its datapoint is in

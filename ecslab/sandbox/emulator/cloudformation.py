@@ -12,7 +12,8 @@ replays the operation as CloudFormation's events (`cfn_plan.py` says which and h
   sequences (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, deletes of replaced resources, ...).
 - Every event of one operation carries its ClientRequestToken; resource events have ids
   like AWS's (`Logical-STATUS-timestamp`), stack events a UUID. DescribeStackEvents is
-  newest first and pages by 100 with NextToken.
+  newest first and pages by 100 with NextToken (`paging.page_newest_first`; a token the
+  area did not hand out is a ValidationError).
 - An AWS::ECS::Service completes only once the sandbox's scheduler calls it stable
   (`ecslab.sandbox.emulator.ecs_scheduler.service_outcome`, when that area exists; without
   it, at once). If the deployment fails, the resource fails with ECS's circuit breaker
@@ -28,7 +29,6 @@ speeds them up (the tests use 10).
 
 from __future__ import annotations
 
-import base64
 import importlib
 import os
 import sys
@@ -41,8 +41,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ecslab.aws.cloudformation import STACK_TYPE
+from ecslab.sandbox import moto_seam
 from ecslab.sandbox.emulator import cfn_plan
 from ecslab.sandbox.emulator.cfn_plan import Job, Snapshot
+from ecslab.sandbox.emulator.paging import BadToken, page_newest_first
+from ecslab.sandbox.moto_seam import PatchSet
 
 if TYPE_CHECKING:
     from ecslab.sandbox.emulator import EmulatorContext
@@ -58,6 +61,33 @@ STACK_START = 0.3  # sandbox seconds from the stack's IN_PROGRESS event to the f
 # (AWS waits for hours; `aws ecs wait services-stable` gives up after 10 minutes).
 SERVICE_STABLE_BOUND = 600.0
 EVENTS_PAGE = 100
+# The parameters of moto 5.2's CloudFormationBackend methods the area wraps.
+CREATE_STACK = (
+    "self",
+    "name",
+    "template",
+    "parameters",
+    "notification_arns",
+    "tags",
+    "role_arn",
+    "enable_termination_protection",
+    "timeout_in_mins",
+    "stack_policy_body",
+)
+UPDATE_STACK = ("self", "name", "template", "role_arn", "parameters", "tags")
+EXECUTE_CHANGE_SET = ("self", "change_set_name", "stack_name")
+CREATE_CHANGE_SET = (
+    "self",
+    "stack_name",
+    "change_set_name",
+    "template",
+    "parameters",
+    "description",
+    "change_set_type",
+    "notification_arns",
+    "tags",
+    "role_arn",
+)
 SCHEDULER = "ecslab.sandbox.emulator.ecs_scheduler"
 BREAKER = (
     'Resource handler returned message: "Error occurred during operation '
@@ -106,6 +136,11 @@ def start(context: EmulatorContext) -> Callable[[], None]:
     return stop_area
 
 
+def build_patches(patches: PatchSet) -> None:
+    """The area's patches, with nothing started (`python -m ecslab.sandbox list-patches`)."""
+    StackOperations(SandboxClock(1.0, threading.Event()), 0.0).build_patches(patches)
+
+
 def stale_seconds() -> float:
     return _seconds_from_env(STALE_ENV, DEFAULT_STALE_SECONDS, minimum=0.0)
 
@@ -149,31 +184,41 @@ class StackOperations:
     fake_ids: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def install(self) -> Callable[[], None]:
-        """Patch moto's classes for this process; the returned function restores them."""
+        """Patch moto for this process (through the seam); the returned function undoes it."""
+        return moto_seam.install("cloudformation", self.build_patches)
+
+    def build_patches(self, patches: PatchSet) -> None:
+        """moto's stack operations wrapped to run on a worker thread; events paged."""
         from moto.cloudformation.models import CloudFormationBackend
-        from moto.cloudformation.responses import CloudFormationResponse
 
-        saved: list[tuple[type, str, Any]] = []
-
-        def patch(cls: type, name: str, make: Callable[[Any], Any]) -> None:
-            original = cls.__dict__[name]
-            saved.append((cls, name, original))
-            setattr(cls, name, make(original))
-
-        patch(CloudFormationBackend, "create_stack", self._create_stack)
-        patch(CloudFormationBackend, "execute_change_set", self._execute_change_set)
-        patch(CloudFormationBackend, "update_stack", self._update_stack)
-        patch(CloudFormationBackend, "delete_stack", self._delete_stack)
-        patch(CloudFormationBackend, "create_change_set", self._create_change_set)
-        patch(CloudFormationResponse, "describe_stack_events", _paged_events)
-        for name in ("create_stack", "update_stack", "delete_stack", "execute_change_set"):
-            patch(CloudFormationResponse, name, _with_request_token)
-
-        def undo() -> None:
-            for cls, name, original in reversed(saved):
-                setattr(cls, name, original)
-
-        return undo
+        timed = "the stack operation runs after the call returns, with CloudFormation's events"
+        for name, make, params in (
+            ("create_stack", self._create_stack, CREATE_STACK),
+            ("execute_change_set", self._execute_change_set, EXECUTE_CHANGE_SET),
+            ("update_stack", self._update_stack, UPDATE_STACK),
+            ("delete_stack", self._delete_stack, ("self", "name_or_stack_id")),
+        ):
+            patches.replace(CloudFormationBackend, name, make, params=params, why=timed)
+        patches.replace(
+            CloudFormationBackend,
+            "create_change_set",
+            self._create_change_set,
+            params=CREATE_CHANGE_SET,
+            why="a stack whose operation is in progress refuses a new change set",
+        )
+        patches.operation(
+            "cloudformation",
+            "DescribeStackEvents",
+            _paged_events,
+            why="the replayed events, newest first, 100 a page with NextToken",
+        )
+        for action in ("CreateStack", "UpdateStack", "DeleteStack", "ExecuteChangeSet"):
+            patches.operation(
+                "cloudformation",
+                action,
+                _with_request_token,
+                why="the operation's events carry the call's ClientRequestToken",
+            )
 
     # -- wrappers of moto's backend methods ---------------------------------------------
 
@@ -602,23 +647,23 @@ def _with_request_token(original: Any) -> Any:
 
 
 def _paged_events(original: Any) -> Any:
-    """DescribeStackEvents newest first, EVENTS_PAGE a page, NextToken after the last one."""
+    """DescribeStackEvents newest first, EVENTS_PAGE a page, NextToken while more remain;
+    a token stays valid while the operation adds events."""
 
     def describe_stack_events(response: Any) -> Any:
+        from moto.cloudformation.exceptions import ValidationError
         from moto.core.responses import ActionResult
 
         events = response.cloudformation_backend.describe_stack_events(
             response._get_param("StackName")
-        )[::-1]
-        token = response._get_param("NextToken")
-        start = 0
-        if token:
-            after = base64.urlsafe_b64decode(token.encode()).decode()
-            start = next((i + 1 for i, e in enumerate(events) if e.event_id == after), len(events))
-        page = events[start : start + EVENTS_PAGE]
-        result: dict[str, Any] = {"StackEvents": page}
-        if start + EVENTS_PAGE < len(events):
-            result["NextToken"] = base64.urlsafe_b64encode(page[-1].event_id.encode()).decode()
+        )
+        try:
+            found = page_newest_first(events, response._get_param("NextToken"), None, EVENTS_PAGE)
+        except BadToken:
+            raise ValidationError(message="Invalid NextToken") from None
+        result: dict[str, Any] = {"StackEvents": found.items}
+        if found.next_token is not None:
+            result["NextToken"] = found.next_token
         return ActionResult(result)
 
     return describe_stack_events

@@ -317,15 +317,19 @@ def install(hooks: Hooks | None) -> Callable[[], None]:
     """Put the patches in (once per process) and route them to `hooks` (None: to nobody,
     so RunTask, StopTask and UpdateService are moto's own); the result takes them out."""
     _HOOKS[:] = [hooks] if hooks is not None else []
-    undo_ecs = moto_seam.install("ecs_moto", build)
-    undo_secret = moto_seam.install("secret_resource", secret_resource.build)
+    undo_patches = moto_seam.install("ecs_scheduler", build_area)
 
     def undo() -> None:
-        undo_secret()
-        undo_ecs()
+        undo_patches()
         _HOOKS.clear()
 
     return undo
+
+
+def build_area(patches: PatchSet) -> None:
+    """Every patch of the scheduler's area: ECS's and ELBv2's, then the stack's secret."""
+    build(patches)
+    secret_resource.build(patches)
 
 
 _CFN_CREATE = ("resource_name", "cloudformation_json", "account_id", "region_name", "kwargs")

@@ -90,6 +90,10 @@ def start(context: EmulatorContext) -> Callable[[], None]:
     return stop
 
 
+# The area's patches with idle handlers (see ecslab.sandbox.emulator), as `start` installs them.
+build_patches = ecs_moto.build_area
+
+
 def _haproxy_address(context: EmulatorContext) -> str | None:
     """127.0.0.1:PORT of the sandbox's HAProxy, from its state file (None in bare tests)."""
     from ecslab.sandbox.state import load_state

@@ -8,7 +8,8 @@ pick the step and apply the cooldown, clamp and suspension, sets the ECS service
 desiredCount through moto's ECS backend (the scheduler then starts or stops tasks), and
 records the activity with AWS's Cause, Description and StatusMessage. It also answers
 DescribeScalingActivities from that record, newest first, "not scaled" activities only
-with IncludeNotScaledActivities.
+with IncludeNotScaledActivities, paged as `paging` pages (MaxResults up to 50; a token
+it did not hand out: InvalidNextTokenException).
 
 When the alarm's data carries no datapoints (`set-alarm-state` without
 StateReasonData), the breach is taken as the threshold itself, so the step next to the
@@ -28,16 +29,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ecslab.sandbox import moto_seam
 from ecslab.sandbox.emulator import actions
+from ecslab.sandbox.emulator.paging import BadToken, page_newest_first
 from ecslab.sandbox.emulator.step_rules import (
     Cooldowns,
     Decision,
+    ScalableTargetState,
     StepPolicy,
-    Target,
     aggregate,
     decide,
     start_cooldown,
 )
+from ecslab.sandbox.moto_seam import PatchSet
 
 if TYPE_CHECKING:
     from ecslab.sandbox.emulator import EmulatorContext
@@ -180,11 +184,11 @@ def _kept(backend: Any) -> _Kept:
     return kept
 
 
-def _target(raw: Any) -> Target:
+def _target(raw: Any) -> ScalableTargetState:
     suspended = raw.suspended_state or {}
     if isinstance(suspended, str):
         suspended = json.loads(suspended) if suspended else {}
-    return Target(
+    return ScalableTargetState(
         min_capacity=int(raw.min_capacity or 0),
         max_capacity=int(raw.max_capacity or 0),
         scale_in_suspended=bool(suspended.get("DynamicScalingInSuspended")),
@@ -204,10 +208,12 @@ def _desired_count(account_id: str, region: str, resource_id: str) -> int:
 
     cluster, name = _service_ref(resource_id)
     try:
-        service = ecs_backends[account_id][region]._get_service(cluster, name)
-    except Exception as exc:  # moto raises its own ServiceNotFoundException
-        raise LookupError(f"no ECS service {name} in cluster {cluster}") from exc
-    return int(service.desired_count)
+        found, _ = ecs_backends[account_id][region].describe_services(cluster, [name])
+    except Exception as exc:  # moto raises its own ClusterNotFoundException
+        raise LookupError(f"no ECS cluster {cluster}") from exc
+    if not found:
+        raise LookupError(f"no ECS service {name} in cluster {cluster}")
+    return int(found[0].desired_count)
 
 
 def _set_desired_count(account_id: str, region: str, resource_id: str, count: int) -> None:
@@ -221,11 +227,26 @@ def _set_desired_count(account_id: str, region: str, resource_id: str, count: in
 
 # -- DescribeScalingActivities --------------------------------------------------------------
 
+ACTIVITIES_PAGE = 50  # DescribeScalingActivities' MaxResults at most
+
+
+def build_patches(patches: PatchSet, executor: ScalingExecutor | None = None) -> None:
+    """The area's patch, answering from `executor` (a new one when None)."""
+    executor = executor or ScalingExecutor()
+    patches.operation(
+        "application-autoscaling",
+        "DescribeScalingActivities",
+        lambda original: describe_scaling_activities_method(executor),
+        why="moto has no DescribeScalingActivities: answered from the area's activities",
+    )
+
 
 def describe_scaling_activities_method(executor: ScalingExecutor) -> Callable[[Any], str]:
     """A method for moto's ApplicationAutoScalingResponse answering the operation."""
 
     def describe_scaling_activities(self: Any) -> str:
+        from moto.core.exceptions import JsonRESTError
+
         wanted = self._get_param("ResourceId")
         dimension = self._get_param("ScalableDimension")
         namespace = self._get_param("ServiceNamespace")
@@ -238,28 +259,32 @@ def describe_scaling_activities_method(executor: ScalingExecutor) -> Callable[[A
             and (not dimension or a.dimension == dimension)
             and (include or not a.not_scaled)
         ]
-        start = int(self._get_param("NextToken") or 0)
-        size = int(self._get_param("MaxResults") or 50)
-        page = found[start : start + size]
-        answer: dict[str, Any] = {"ScalingActivities": [a.as_api() for a in page]}
-        if start + size < len(found):
-            answer["NextToken"] = str(start + size)
+        token, size = self._get_param("NextToken"), self._get_param("MaxResults")
+        try:
+            # `activities` is newest first; the page's tokens count from the oldest end
+            shown = page_newest_first(found[::-1], token, size, ACTIVITIES_PAGE)
+        except BadToken:
+            raise JsonRESTError("InvalidNextTokenException", "Invalid NextToken") from None
+        answer: dict[str, Any] = {"ScalingActivities": [a.as_api() for a in shown.items]}
+        if shown.next_token is not None:
+            answer["NextToken"] = shown.next_token
         return json.dumps(answer)
 
     return describe_scaling_activities
 
 
 def start(context: EmulatorContext) -> Callable[[], None]:
-    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
-
     executor = ScalingExecutor(context.time_scale)
-    ApplicationAutoScalingResponse.describe_scaling_activities = (  # type: ignore[attr-defined]
-        describe_scaling_activities_method(executor)
-    )
+    undo = moto_seam.install("scaling", lambda patches: build_patches(patches, executor))
     unregister = actions.register(POLICY_MARKER, executor.run_policy)
     print(
         f"scaling: step policies run on alarm actions (clock x{context.time_scale:g})",
         file=sys.stderr,
         flush=True,
     )
-    return unregister
+
+    def stop() -> None:
+        unregister()
+        undo()
+
+    return stop

@@ -70,7 +70,9 @@ class StepPolicy:
 
 
 @dataclass(frozen=True)
-class Target:
+class ScalableTargetState:
+    """What a step policy needs of its scalable target: the bounds and the suspensions."""
+
     min_capacity: int
     max_capacity: int
     scale_in_suspended: bool = False
@@ -126,7 +128,7 @@ def adjusted(policy: StepPolicy, step: Step, current: int) -> int:
 
 def decide(
     policy: StepPolicy,
-    target: Target,
+    target: ScalableTargetState,
     current: int,
     delta: float,
     cooldowns: Cooldowns,
@@ -153,7 +155,7 @@ def decide(
     return _clamped(target, current, wanted)
 
 
-def _clamped(target: Target, current: int, wanted: int) -> Decision:
+def _clamped(target: ScalableTargetState, current: int, wanted: int) -> Decision:
     capacity = min(max(wanted, target.min_capacity), target.max_capacity)
     if capacity != current:
         return Decision("scale", capacity)

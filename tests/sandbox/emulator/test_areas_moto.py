@@ -241,3 +241,64 @@ def test_the_evaluator_reads_the_metric_and_scales(lab: dict[str, Any]) -> None:
         MetricDataQueries=[query], StartTime=start, EndTime=start + timedelta(minutes=5)
     )["MetricDataResults"][0]
     assert data["Values"] == [97.0]
+
+
+def test_alarm_history_pages_and_refuses_a_token_it_did_not_give(lab: dict[str, Any]) -> None:
+    cw = lab["cloudwatch"]
+    names = [f"paged-{i}" for i in range(3)]
+    for name in names:
+        cw.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/ECS",
+            MetricName="Never",
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    pages = [cw.describe_alarm_history(MaxRecords=2, HistoryItemType="ConfigurationUpdate")]
+    while "NextToken" in pages[-1] and len(pages) < 5:
+        pages.append(
+            cw.describe_alarm_history(
+                MaxRecords=2,
+                HistoryItemType="ConfigurationUpdate",
+                NextToken=pages[-1]["NextToken"],
+            )
+        )
+    assert [len(p["AlarmHistoryItems"]) for p in pages] == [2, 2, 1]  # with up- and down-alarm
+    summaries = [h["HistorySummary"] for p in pages for h in p["AlarmHistoryItems"]]
+    assert summaries[:3] == [f'Alarm "{n}" created' for n in reversed(names)]  # newest first
+    for token in ("not-a-token", "999"):
+        with pytest.raises(cw.exceptions.InvalidNextToken):
+            cw.describe_alarm_history(NextToken=token)
+
+
+def test_set_alarm_state_is_refused_as_moto_refuses_it(lab: dict[str, Any]) -> None:
+    cw = lab["cloudwatch"]
+    with pytest.raises(cw.exceptions.ResourceNotFound):
+        cw.set_alarm_state(AlarmName="no-such-alarm", StateValue="OK", StateReason="x")
+    with pytest.raises(cw.exceptions.InvalidFormatFault):
+        cw.set_alarm_state(
+            AlarmName="up-alarm", StateValue="OK", StateReason="x", StateReasonData="{not json"
+        )
+    assert _alarm(lab, "up-alarm")["StateReason"] == "Unchecked: Initial alarm creation"
+
+
+def test_scaling_activities_page_and_refuse_a_token_they_did_not_give(
+    lab: dict[str, Any],
+) -> None:
+    for _ in range(3):  # three not-scaled scale-ins at the minimum
+        lab["cloudwatch"].set_alarm_state(AlarmName="down-alarm", StateValue="OK", StateReason="r")
+        lab["cloudwatch"].set_alarm_state(
+            AlarmName="down-alarm", StateValue="ALARM", StateReason="low"
+        )
+    first = lab["application-autoscaling"].describe_scaling_activities(
+        ServiceNamespace="ecs", IncludeNotScaledActivities=True, MaxResults=2
+    )
+    rest = _activities(lab, IncludeNotScaledActivities=True, NextToken=first["NextToken"])
+    ids = [a["ActivityId"] for a in first["ScalingActivities"]] + [a["ActivityId"] for a in rest]
+    assert len(ids) == len(set(ids)) == 3
+    aas = lab["application-autoscaling"]
+    with pytest.raises(aas.exceptions.InvalidNextTokenException):
+        aas.describe_scaling_activities(ServiceNamespace="ecs", NextToken="not-a-token")

@@ -228,6 +228,9 @@ def test_events_are_newest_first_in_pages(sandbox_moto: str) -> None:
     assert len({e["EventId"] for e in events}) == len(events)
     stamps = [e["Timestamp"] for e in events]
     assert stamps == sorted(stamps)
+    for token in ("not-a-token", "0", "999"):
+        with pytest.raises(cfn.exceptions.ClientError, match="ValidationError"):
+            cfn.describe_stack_events(StackName="many-events", NextToken=token)
 
 
 def test_ecslab_deploy_meets_the_stale_read_and_the_delayed_events(

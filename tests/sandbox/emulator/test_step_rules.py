@@ -6,9 +6,9 @@ import pytest
 
 from ecslab.sandbox.emulator.step_rules import (
     Cooldowns,
+    ScalableTargetState,
     Step,
     StepPolicy,
-    Target,
     adjusted,
     choose_step,
     decide,
@@ -41,7 +41,7 @@ DOWN = StepPolicy.from_configuration(
         "StepAdjustments": [{"MetricIntervalUpperBound": 0, "ScalingAdjustment": -1}],
     },
 )
-LAB = Target(2, 10)
+LAB = ScalableTargetState(2, 10)
 
 
 @pytest.mark.parametrize(
@@ -108,10 +108,12 @@ def test_min_and_max_clamp_and_say_why() -> None:
 
 
 def test_a_suspended_direction_does_nothing() -> None:
-    suspended = Target(2, 10, scale_out_suspended=True)
+    suspended = ScalableTargetState(2, 10, scale_out_suspended=True)
     assert decide(UP, suspended, 2, 1.0, Cooldowns(), now=0.0).action == "none"
     assert (
-        decide(DOWN, Target(2, 10, scale_in_suspended=True), 3, -1.0, Cooldowns(), 0.0).action
+        decide(
+            DOWN, ScalableTargetState(2, 10, scale_in_suspended=True), 3, -1.0, Cooldowns(), 0.0
+        ).action
         == "none"
     )
 
