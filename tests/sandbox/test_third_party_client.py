@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from ecslab.cli import run
-from ecslab.sandbox import DockerEngine
+from ecslab.sandbox import PrivateDockerd
 from ecslab.sandbox.emulator.ecs_containers import LABEL_ROOT, LABEL_TASK
 from ecslab.sandbox.state import load_state
 from tests.ecs_deploy_support import EcsDeploy, EcsDeployUnavailable, ensure_ecs_deploy
@@ -96,7 +96,7 @@ def ecs_program() -> Path:
 
 @pytest.fixture(scope="module")
 def lab(
-    dockerd: DockerEngine, base_image: str, tmp_path_factory: pytest.TempPathFactory
+    dockerd: PrivateDockerd, base_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Lab]:
     """`ecslab --sandbox run-all` in a clean environment; `sandbox down` at the end."""
     import boto3
@@ -182,7 +182,9 @@ def test_the_lab_reads_back_as_aws_answers(lab: Lab) -> None:
     assert state is not None and value["SecretString"] == state.db_password()
 
 
-def test_ecs_deploy_drives_the_sandbox(lab: Lab, ecs_program: Path, dockerd: DockerEngine) -> None:
+def test_ecs_deploy_drives_the_sandbox(
+    lab: Lab, ecs_program: Path, dockerd: PrivateDockerd
+) -> None:
     ecs = EcsDeploy(ecs_program, lab.endpoint)
     figures: dict[str, float] = {}
     with Load(lab.lb_url) as load:
@@ -271,7 +273,7 @@ def test_ecs_run_runs_a_one_off_task_to_its_exit_code(lab: Lab, ecs_program: Pat
     )
 
 
-def test_no_task_container_is_left_after_sandbox_down(lab: Lab, dockerd: DockerEngine) -> None:
+def test_no_task_container_is_left_after_sandbox_down(lab: Lab, dockerd: PrivateDockerd) -> None:
     """Runs last in the module: `sandbox down` (here, before the fixture's own) removes
     every task container, standalone ones included."""
     assert run(["sandbox", "down"]) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +22,9 @@ from ecslab.sandbox.emulator.metrics import (
     utilization,
 )
 
-DIMENSIONS = [{"Name": "ClusterName", "Value": "lab"}, {"Name": "ServiceName", "Value": "web"}]
+# Names of this test run only: the Docker engine may hold other runs' task containers.
+CLUSTER, SERVICE = f"lab-{uuid.uuid4().hex[:8]}", "web"
+DIMENSIONS = [{"Name": "ClusterName", "Value": CLUSTER}, {"Name": "ServiceName", "Value": SERVICE}]
 HOLD_64_MIB = "import time; block = bytearray(64 * 1024 * 1024); time.sleep(120)"
 
 
@@ -52,7 +55,7 @@ def test_docker_stats_fields() -> None:
 
 @pytest.fixture
 def task(docker_client: docker.DockerClient, base_image: str) -> Iterator[str]:
-    """One task container of service `web` in cluster `lab`: 0.25 vCPU, 512 MiB, 64 MiB held."""
+    """One task container of service `web` in this run's cluster: 0.25 vCPU, 512 MiB, 64 MiB held."""
     container = docker_client.containers.run(
         base_image,
         ["python3", "-c", HOLD_64_MIB],
@@ -60,7 +63,7 @@ def task(docker_client: docker.DockerClient, base_image: str) -> Iterator[str]:
         network_mode="host",
         nano_cpus=250_000_000,
         mem_limit="512m",
-        labels={LABEL_SERVICE: "web", LABEL_CLUSTER: "lab"},
+        labels={LABEL_SERVICE: SERVICE, LABEL_CLUSTER: CLUSTER},
     )
     try:
         yield str(container.id)
@@ -73,11 +76,11 @@ def test_publishes_the_services_memory_and_cpu_into_cloudwatch(
     aws: boto3.Session, dockerd: PrivateDockerd, task: str
 ) -> None:
     ecs = aws.client("ecs")
-    ecs.create_cluster(clusterName="lab")
+    ecs.create_cluster(clusterName=CLUSTER)
     ecs.register_task_definition(
         family="web", containerDefinitions=[{"name": "web", "image": "x", "memory": 512}]
     )
-    ecs.create_service(cluster="lab", serviceName="web", taskDefinition="web", desiredCount=1)
+    ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition="web", desiredCount=1)
     publisher = MetricsPublisher(dockerd.docker_host)
     try:
         publisher.publish_once()
