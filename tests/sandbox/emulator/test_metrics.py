@@ -55,7 +55,7 @@ def test_docker_stats_fields() -> None:
 
 @pytest.fixture
 def task(docker_client: docker.DockerClient, base_image: str) -> Iterator[str]:
-    """One task container of service `web` in this run's cluster: 0.25 vCPU, 512 MiB, 64 MiB held."""
+    """One task container of service `web` in this run's cluster: 0.25 vCPU, 512 MiB, 64 MiB."""
     container = docker_client.containers.run(
         base_image,
         ["python3", "-c", HOLD_64_MIB],
