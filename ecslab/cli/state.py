@@ -96,6 +96,7 @@ class CliState:
             cwd=app.cwd,
             aws_factory=mode.aws_factory,
             docker_factory=mode.docker_factory,
+            shell_factory=mode.shell_factory,
             given_flags=app.given_flags,
         )
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ecslab.aws.session import Aws
     from ecslab.core.config import Config
     from ecslab.core.ui import UI
+    from ecslab.lab.task_shell import TaskShell
 
 T = TypeVar("T")
 
@@ -30,6 +31,12 @@ def _default_aws(config: Config) -> Aws:
     from ecslab.aws.session import Aws
 
     return Aws(config)
+
+
+def _ecs_exec(app: App) -> TaskShell:
+    from ecslab.lab.task_shell import EcsExecShell
+
+    return EcsExecShell(app)
 
 
 def _default_docker() -> docker.DockerClient:
@@ -48,6 +55,8 @@ class App:
     aws_factory: Callable[[Config], Aws] = _default_aws
     docker_factory: Callable[[], docker.DockerClient] = _default_docker
     cwd: Path = field(default_factory=Path.cwd)
+    # How `ecslab exec` reaches a task's container: ECS Exec, or the sandbox's docker exec.
+    shell_factory: Callable[[App], TaskShell] = _ecs_exec
     # The flags the user typed, as (before the command, after it): hints that name a
     # command to run again repeat them, so it acts on the same stack with the same values.
     given_flags: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
@@ -67,6 +76,10 @@ class App:
         if self._docker is None:
             self._docker = self.docker_factory()
         return self._docker
+
+    @property
+    def task_shell(self) -> TaskShell:
+        return self.shell_factory(self)
 
     def db_password(self) -> str:
         """From ECSLAB_DB_PASSWORD or the config file, else a hidden prompt."""
