@@ -125,7 +125,7 @@ def _after_stack(app: Context, stack: Stack) -> list[Finding]:
         ]
     subnets = service.network.subnets if service and service.network else ()
     checks: list[tuple[str, Callable[[], list[Finding]]]] = [
-        ("roles", lambda: _roles(app, definition)),
+        ("roles", lambda: _roles(app, stack, definition)),
         ("image", lambda: _image(app, definition)),
         ("secret", lambda: _secret(app, stack)),
         ("log group", lambda: _log_group(app, definition)),
@@ -136,12 +136,16 @@ def _after_stack(app: Context, stack: Stack) -> list[Finding]:
     return [finding for check, run in checks for finding in _guarded(check, run)]
 
 
-def _roles(app: Context, definition: TaskDefinition) -> list[Finding]:
+def _roles(app: Context, stack: Stack, definition: TaskDefinition) -> list[Finding]:
+    """Both roles the task definition names (else the stack's TaskRole and
+    TaskExecutionRole: an emulator may leave them out of the definition)."""
     found = []
-    for label, arn in (
-        ("task role", definition.task_role_arn),
-        ("execution role", definition.execution_role_arn),
+    cfn = app.aws.cloudformation
+    for label, arn, logical_id in (
+        ("task role", definition.task_role_arn, "TaskRole"),
+        ("execution role", definition.execution_role_arn, "TaskExecutionRole"),
     ):
+        arn = arn or cfn.resource_id(stack.stack_id, logical_id) or ""
         if not arn:
             why = "ECS cannot pull from ECR or read secrets" if "execution" in label else ""
             level = BLOCKER if "execution" in label else WARNING
@@ -269,7 +273,7 @@ def _exists(app: Context, repository: str, digest: str) -> bool:
 def _secret(app: Context, stack: Stack) -> list[Finding]:
     arn = app.aws.cloudformation.resource_id(stack.stack_id, "DbPasswordSecret")
     if arn is None:
-        return [Finding(INFO, "secret", "the template keeps no password secret")]
+        return [Finding(INFO, "secret", "the stack lists no DbPasswordSecret resource")]
     if not app.aws.secrets.exists(arn):
         return [
             Finding(
@@ -348,6 +352,8 @@ def _database(app: Context, stack: Stack) -> list[Finding]:
         ]
     if access.open:
         return [Finding(OK, "database", access.advice())]
+    if not access.db_groups:  # not an RDS instance ecslab can see: it cannot tell
+        return [Finding(WARNING, "database", access.advice(), "", " ; ".join(access.commands()))]
     return [
         Finding(
             BLOCKER,
