@@ -236,8 +236,10 @@ class Ecs:
                 familyPrefix=family, status="ACTIVE", sort="DESC"
             )
             arns = [arn for page in pages for arn in page.get("taskDefinitionArns", [])]
-        # familyPrefix matches prefixes: keep this family's own revisions only
-        return [arn for arn in arns if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
+        # familyPrefix matches prefixes: keep this family's own revisions only. Sorted
+        # here as well: an emulator may ignore `sort` (moto lists them oldest first).
+        own = [arn for arn in arns if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
+        return sorted(own, key=lambda arn: int(arn.rsplit(":", 1)[-1]), reverse=True)
 
     def describe_task(self, cluster: str, task_arn: str) -> Task | None:
         """One task by ARN (or id); None when ECS no longer lists it."""
