@@ -79,9 +79,10 @@ def run_task(
 def rollback(app: App, to: str | None) -> None:
     """Put the service back on the image it ran before, through the stack.
 
-    The previous image is the image of the newest revision of the task family whose image
-    differs from the one the stack runs now (ECS keeps every revision, whoever deployed
-    it). The stack's image parameter is updated with the same change-set preview and
+    The previous image is the newest image before the current one in the stack's record
+    of the images ecslab deployed (kept in the deployed template's Metadata); for a stack
+    without that record, the image of the newest task definition revision that differs
+    from the current one. The stack's image parameter is updated with the same change-set preview and
     confirmation as a deploy, so CloudFormation keeps the rolled-back image. Exit 3 when
     there is nothing to roll back to. A later `ecslab run-all` deploys this checkout's
     image again.

@@ -17,6 +17,10 @@ template. Whether the password changed is decided by checking the new one agains
 A template that declares `VERSION_PARAMETER` gets a short hash of that digest as its
 value: it changes exactly when the password does, so the template can make a password
 change replace what must pick it up (the task definition), without revealing it.
+
+The same Metadata keeps the last values of `HISTORY_PARAMETER` (the image), newest first:
+the stack's own record of what it deployed, which `ecslab rollback` reads. Being part of
+the template, it rolls back with a failed update, as the digest does.
 """
 
 from __future__ import annotations
@@ -68,6 +72,9 @@ DIGEST_KEY = "NoEchoDigest"
 DIGEST_ITERATIONS = 600_000
 VERSION_PARAMETER = "DbPasswordVersion"
 VERSION_LENGTH = 16
+HISTORY_KEY = "DeployedImages"
+HISTORY_PARAMETER = "DockerImageTag"
+HISTORY_LENGTH = 10
 CHANGE_COLUMNS = ("Action", "Logical id", "Type", "Replacement")
 
 # --- what is wanted ----------------------------------------------------------------------
@@ -129,6 +136,13 @@ def stored_digest(template: Mapping[str, Any] | None) -> str:
     return str(meta.get(DIGEST_KEY, "")) if isinstance(meta, Mapping) else ""
 
 
+def stored_history(template: Mapping[str, Any] | None) -> list[str]:
+    """The HISTORY_PARAMETER values the deployed template recorded, newest first."""
+    meta = (template or {}).get("Metadata", {}).get(METADATA_KEY, {})
+    found = meta.get(HISTORY_KEY, []) if isinstance(meta, Mapping) else []
+    return [str(v) for v in found] if isinstance(found, list) else []
+
+
 def without_ecslab_metadata(template: Mapping[str, Any]) -> dict[str, Any]:
     doc = copy.deepcopy(dict(template))
     meta = doc.get("Metadata")
@@ -147,11 +161,22 @@ def digest_to_deploy(desired: DesiredStack, deployed: Mapping[str, Any] | None) 
     return digest
 
 
-def template_to_deploy(desired: DesiredStack, digest: str) -> dict[str, Any]:
-    """The desired template plus the NoEcho digest (none when it has no NoEcho parameter)."""
+def template_to_deploy(
+    desired: DesiredStack, digest: str, deployed: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The desired template plus the NoEcho digest (none when it has no NoEcho parameter)
+    and the history of HISTORY_PARAMETER (when it sets it): its value, then the deployed
+    template's history without it."""
     doc = copy.deepcopy(desired.template)
+    meta: dict[str, Any] = {}
     if desired.secret_keys:
-        doc.setdefault("Metadata", {})[METADATA_KEY] = {DIGEST_KEY: digest}
+        meta[DIGEST_KEY] = digest
+    value = desired.parameters.get(HISTORY_PARAMETER)
+    if value:
+        older = [v for v in stored_history(deployed) if v != value]
+        meta[HISTORY_KEY] = [value, *older][:HISTORY_LENGTH]
+    if meta:
+        doc.setdefault("Metadata", {})[METADATA_KEY] = meta
     return doc
 
 
@@ -460,7 +485,7 @@ def _make_change_set(
     from ecslab.lab.template import template_body
 
     digest = digest_to_deploy(desired, deployed)
-    body = template_body(template_to_deploy(desired, digest))
+    body = template_body(template_to_deploy(desired, digest, deployed))
     name = f"ecslab-{uuid.uuid4().hex[:16]}"
     try:
         created = cfn.create_change_set(

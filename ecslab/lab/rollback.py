@@ -1,9 +1,12 @@
 """`ecslab rollback`: the service back on the image it ran before, through the stack.
 
-"The previous image" is read from ECS, not remembered by ecslab: the revisions of the
-task family, newest first (ListTaskDefinitions, every page), and the image of the newest
-revision whose image differs from the one the stack deploys now. The revisions are ECS's
-own record of what ran, whoever deployed it. The change is a stack update of the image
+"The previous image" comes first from the stack itself: the deploy engine records the
+images it deploys, newest first, in the deployed template's Metadata (lab/deploy.py), and
+the previous one is the newest that differs from the image the stack runs now. A stack
+deployed before that record existed falls back on ECS: the revisions of the task family,
+newest first (ListTaskDefinitions, every page), and the image of the newest revision
+whose image differs. (Emulators that change a task definition in place keep one revision
+only; the stack's record works there too.) The change is a stack update of the image
 parameter (DockerImageTag), previewed and confirmed like every deploy, so CloudFormation
 holds the rolled-back image and no later stack update undoes it.
 """
@@ -16,7 +19,7 @@ from typing import NoReturn
 from ecslab.aws.cloudformation import UPDATABLE_STATES, Stack
 from ecslab.core.errors import NothingToDo, UsageError
 from ecslab.lab.context import Context
-from ecslab.lab.deploy import deploy
+from ecslab.lab.deploy import deploy, stored_history
 from ecslab.lab.stack_inputs import full_stack
 
 IMAGE_PARAMETER = "DockerImageTag"
@@ -41,6 +44,15 @@ def deployed_stack(app: Context) -> Stack:
             "wait for it to settle (`ecslab status`), then try again",
         )
     return stack
+
+
+def recorded_image(app: Context, stack: Stack, current: str) -> Target | None:
+    """The newest image before `current` in the stack's own record of deployed images."""
+    template = app.aws.cloudformation.template(stack.stack_id)
+    for image in stored_history(template):
+        if image != current:
+            return Target(image, "the stack's record of deployed images")
+    return None
 
 
 def previous_image(app: Context, current: str) -> Target | None:
@@ -82,12 +94,16 @@ def rollback(app: Context, to: str | None) -> str:
     """Deploy the previous (or the `--to`) image through the stack; the image deployed."""
     stack = deployed_stack(app)
     current = stack.parameters[IMAGE_PARAMETER]
-    target = chosen_image(app, to) if to else previous_image(app, current)
+    if to:
+        target: Target | None = chosen_image(app, to)
+    else:
+        target = recorded_image(app, stack, current) or previous_image(app, current)
     if target is None:
         _nothing(
             app,
-            f"nothing to roll back to: every revision of task family "
-            f"{app.config.names.task_family} runs the current image {current}",
+            f"nothing to roll back to: neither the stack's record of deployed images nor "
+            f"the revisions of task family {app.config.names.task_family} name an image "
+            f"other than the current one, {current}",
         )
     if target.image == current:
         _nothing(app, f"nothing to roll back: the stack already runs {current}")

@@ -120,3 +120,28 @@ def test_rollback_to_an_unknown_tag_names_the_repository(
     app = make_app(two_deploys[0], moto_server, image_tag=None)
     with pytest.raises(UsageError, match="image tag v9 is not in ECR repository"):
         rollback(app, "v9")
+
+
+def test_rollback_takes_the_previous_image_from_the_stacks_record(
+    two_deploys: tuple[boto3.Session, str, str], moto_server: str
+) -> None:
+    """moto changes the task definition in place (one revision): the stack's own record
+    of deployed images, kept in the template's Metadata, still knows the first image."""
+    session, first, second = two_deploys
+    app = make_app(session, moto_server, image_tag=None)
+    recorded = _history(session)
+    assert recorded == [f"{URI}@{second}", f"{URI}@{first}"]
+
+    assert rollback(app, None) == f"{URI}@{first}"
+
+    assert _history(session) == [f"{URI}@{first}", f"{URI}@{second}"]
+    again = make_app(session, moto_server, image_tag=None)
+    assert rollback(again, None) == f"{URI}@{second}"  # and back again
+
+
+def _history(session: boto3.Session) -> list[str]:
+    import json
+
+    body = session.client("cloudformation").get_template(StackName="ecslab-dev")["TemplateBody"]
+    template = json.loads(body) if isinstance(body, str) else body
+    return list(template["Metadata"]["ecslab"]["DeployedImages"])
