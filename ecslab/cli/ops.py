@@ -82,9 +82,9 @@ def rollback(app: App, to: str | None) -> None:
     The previous image is the newest image before the current one in the stack's record
     of the images ecslab deployed (kept in the deployed template's Metadata); for a stack
     without that record, the image of the newest task definition revision that differs
-    from the current one. The stack's image parameter is updated with the same change-set preview and
-    confirmation as a deploy, so CloudFormation keeps the rolled-back image. Exit 3 when
-    there is nothing to roll back to. A later `ecslab run-all` deploys this checkout's
+    from the current one. The stack's image parameter is updated with the same change-set
+    preview and confirmation as a deploy, so CloudFormation keeps the rolled-back image.
+    Exit 3 when there is nothing to roll back to. A later `ecslab run-all` deploys this checkout's
     image again.
 
     \b

@@ -2,10 +2,10 @@
 
 "The previous image" comes first from the stack itself: the deploy engine records the
 images it deploys, newest first, in the deployed template's Metadata (lab/deploy.py), and
-the previous one is the newest that differs from the image the stack runs now. A stack
-deployed before that record existed falls back on ECS: the revisions of the task family,
-newest first (ListTaskDefinitions, every page), and the image of the newest revision
-whose image differs. (Emulators that change a task definition in place keep one revision
+the previous one is the newest that differs from the image the stack runs now. Only a
+stack deployed before that record existed falls back on ECS: the revisions of the task
+family, newest first (ListTaskDefinitions, every page), and the image of the newest
+revision whose image differs. (Emulators that change a task definition in place keep one revision
 only; the stack's record works there too.) The change is a stack update of the image
 parameter (DockerImageTag), previewed and confirmed like every deploy, so CloudFormation
 holds the rolled-back image and no later stack update undoes it.
@@ -46,10 +46,14 @@ def deployed_stack(app: Context) -> Stack:
     return stack
 
 
-def recorded_image(app: Context, stack: Stack, current: str) -> Target | None:
-    """The newest image before `current` in the stack's own record of deployed images."""
-    template = app.aws.cloudformation.template(stack.stack_id)
-    for image in stored_history(template):
+def find_previous(app: Context, stack: Stack, current: str) -> Target | None:
+    """The newest image before `current`: from the stack's record when it has one (only
+    from it: after a failed update that CloudFormation rolled back, the newest revisions
+    may run the very image that failed), else from the task definition revisions."""
+    history = stored_history(app.aws.cloudformation.template(stack.stack_id))
+    if not history:
+        return previous_image(app, current)
+    for image in history:
         if image != current:
             return Target(image, "the stack's record of deployed images")
     return None
@@ -97,13 +101,13 @@ def rollback(app: Context, to: str | None) -> str:
     if to:
         target: Target | None = chosen_image(app, to)
     else:
-        target = recorded_image(app, stack, current) or previous_image(app, current)
+        target = find_previous(app, stack, current)
     if target is None:
         _nothing(
             app,
-            f"nothing to roll back to: neither the stack's record of deployed images nor "
-            f"the revisions of task family {app.config.names.task_family} name an image "
-            f"other than the current one, {current}",
+            f"nothing to roll back to: no image other than the current one ({current}) in "
+            f"the stack's record of deployed images (or, without one, in the revisions of "
+            f"task family {app.config.names.task_family})",
         )
     if target.image == current:
         _nothing(app, f"nothing to roll back: the stack already runs {current}")

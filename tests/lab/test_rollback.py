@@ -145,3 +145,18 @@ def _history(session: boto3.Session) -> list[str]:
     body = session.client("cloudformation").get_template(StackName="ecslab-dev")["TemplateBody"]
     template = json.loads(body) if isinstance(body, str) else body
     return list(template["Metadata"]["ecslab"]["DeployedImages"])
+
+
+def test_a_stack_record_with_only_the_current_image_is_nothing_to_roll_back_to(
+    aws: boto3.Session, moto_server: str
+) -> None:
+    """The record is trusted alone: after a failed update that CloudFormation rolled back,
+    the task family's newest revisions may run the very image that failed."""
+    run_step(deploy_ecr.build(make_app(aws, moto_server)))
+    put_fake_image(aws, REPOSITORY, "v1", seed="one")
+    run_step(deploy_service.build(make_app(aws, moto_server)))
+    app = make_app(aws, moto_server, image_tag=None)
+
+    with pytest.raises(NothingToDo, match="nothing to roll back to"):
+        rollback(app, None)
+    assert output(app)[-1]["status"] == "nothing-to-do"
