@@ -5,7 +5,8 @@ second deploy, back to the first image) and `run` (a one-off task's exit code).
 One sandbox and one `run-all` serve the whole module (they take minutes); each test then
 acts on the deployed lab. `run` needs the sandbox to run standalone tasks (RunTask) as
 containers; until it does, its tests are marked xfail with that reason (today the
-sandbox's moto accepts RunTask but the task never runs, so they end at their --timeout).
+sandbox's moto accepts RunTask but the task never runs, so they end at their --timeout:
+about 90 s each).
 Scale runs before rollback: the sandbox's DescribeStackEvents fails (HTTP 500) once a
 stack has more than one page of events and a page ends on an event moto made itself
 (its EventId is a UUID object, emulator/cloudformation.py `_paged_events`), and the
@@ -33,8 +34,8 @@ REPO = Path(__file__).resolve().parents[2]
 CLUSTER, SERVICE = "ecslab-dev-cluster", "ecslab-dev-microservice"
 
 NEEDS_SANDBOX_RUNTASK = pytest.mark.xfail(
-    reason="the sandbox's RunTask does not run standalone tasks yet (moto answers HTTP 500 "
-    "to RunTask with FARGATE); remove this mark once it does",
+    reason="the sandbox does not run standalone tasks yet: its moto accepts RunTask, but no "
+    "container runs and the task stays RUNNING; remove this mark once the scheduler runs them",
     strict=True,
 )
 
