@@ -82,3 +82,32 @@ def test_scale_before_the_service_exists_says_to_deploy(
 ) -> None:
     with pytest.raises(UsageError, match="does not run the service yet"):
         scale(make_app(aws, moto_server), 3, None, None)
+
+
+def test_scale_says_which_alarm_and_policy_will_move_the_count(
+    deployed: boto3.Session, moto_server: str
+) -> None:
+    """The low-memory alarm is in ALARM (as it is for the microsite at ~7 % memory): a
+    count above the minimum will be scaled in by the scale-down policy."""
+    cw = deployed.client("cloudwatch")
+    cw.put_metric_alarm(
+        AlarmName="ecslab-dev-low-memory",
+        Namespace="AWS/ECS",
+        MetricName="MemoryUtilization",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=20,
+        ComparisonOperator="LessThanOrEqualToThreshold",
+    )
+    cw.set_alarm_state(AlarmName="ecslab-dev-low-memory", StateValue="ALARM", StateReason="t")
+    app = make_app(deployed, moto_server)
+
+    scale(app, 4, None, None)
+
+    warnings = [e["message"] for e in output(app) if e["event"] == "warning"]
+    assert any(
+        "alarm ecslab-dev-low-memory is in ALARM: policy ecslab-dev-scale-down" in w
+        and "ecslab scale 4 --min 4" in w
+        for w in warnings
+    ), warnings
