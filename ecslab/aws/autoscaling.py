@@ -160,6 +160,18 @@ class Autoscaling:
                     return ScalableTarget(rid, int(raw["MinCapacity"]), int(raw["MaxCapacity"]))
         return None
 
+    def register_scalable_target(self, rid: str, min_capacity: int, max_capacity: int) -> None:
+        """Set the target's bounds (RegisterScalableTarget updates an existing target)."""
+        client = self._aws.client("application-autoscaling")
+        with aws_errors("set the scalable target's minimum and maximum"):
+            client.register_scalable_target(
+                ServiceNamespace="ecs",
+                ResourceId=rid,
+                ScalableDimension=DIMENSION,
+                MinCapacity=min_capacity,
+                MaxCapacity=max_capacity,
+            )
+
     def policies(self, rid: str) -> list[ScalingPolicy]:
         client = self._aws.client("application-autoscaling")
         with aws_errors("read the scaling policies"):

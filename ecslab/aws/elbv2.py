@@ -40,6 +40,17 @@ class Elbv2:
     def _client(self) -> Any:
         return self._aws.client("elbv2")
 
+    def target_group_port(self, target_group_arn: str) -> int | None:
+        """The port the target group sends traffic to; None when it does not exist."""
+        with aws_errors("read the target group"):
+            try:
+                response = self._client.describe_target_groups(TargetGroupArns=[target_group_arn])
+            except self._client.exceptions.TargetGroupNotFoundException:
+                return None
+        for raw in response.get("TargetGroups", []):
+            return int(raw["Port"]) if raw.get("Port") is not None else None
+        return None
+
     def target_health(self, target_group_arn: str) -> list[TargetHealth]:
         """Every target registered in the group, with its health state and reason."""
         with aws_errors("read target health"):

@@ -1,4 +1,5 @@
-"""IAM: the ECS service-linked role (lab step 2), the one IAM call ecslab makes itself.
+"""IAM: the ECS service-linked role (lab step 2), the one IAM call ecslab makes itself,
+and who may assume a role (`ecslab doctor` checks the tasks' roles trust ECS tasks).
 
 The role is found by its path, /aws-service-role/ecs.amazonaws.com/, rather than by name:
 AWS names it AWSServiceRoleForECS, moto AWSServiceRoleForecs. Creating it twice is not an
@@ -64,6 +65,17 @@ class Iam:
                     raise _denied("iam:ListRoles", "look for", service, exc) from exc
                 raise
 
+    def trusted_services(self, role: str) -> tuple[str, ...] | None:
+        """The service principals allowed to assume `role` (a name or an ARN); None when
+        the role does not exist."""
+        name = role.rsplit("/", 1)[-1]
+        with aws_errors(f"read IAM role {name}"):
+            try:
+                found = self._client.get_role(RoleName=name)["Role"]
+            except self._client.exceptions.NoSuchEntityException:
+                return None
+        return trust_services(found.get("AssumeRolePolicyDocument", {}))
+
     def create_service_linked_role(self, service: str) -> bool:
         """Create the role; False when it already existed."""
         from botocore.exceptions import ClientError
@@ -78,6 +90,24 @@ class Iam:
                     raise _denied("iam:CreateServiceLinkedRole", "create", service, exc) from exc
                 raise
         return True
+
+
+def trust_services(document: Any) -> tuple[str, ...]:
+    """Services an AssumeRole trust policy allows (boto3 decodes it; moto may give text)."""
+    import json
+    from urllib.parse import unquote
+
+    if isinstance(document, str):
+        document = json.loads(unquote(document))
+    found: list[str] = []
+    for statement in document.get("Statement", []):
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") != "Allow" or "sts:AssumeRole" not in actions:
+            continue
+        services = statement.get("Principal", {}).get("Service", [])
+        found += [services] if isinstance(services, str) else services
+    return tuple(found)
 
 
 def canonical_role_arn(arn: str) -> str:

@@ -86,6 +86,13 @@ class Logs:
         found.sort(key=lambda e: (e.timestamp_ms, e.event_id))
         return found
 
+    def group_exists(self, group: str) -> bool:
+        with aws_errors(f"look for log group {group}"):
+            pages = self._client.get_paginator("describe_log_groups").paginate(
+                logGroupNamePrefix=group
+            )
+            return any(g.get("logGroupName") == group for p in pages for g in p["logGroups"])
+
     def tail(self, group: str, start_ms: int, lines: int) -> list[LogEvent]:
         """The last `lines` events since `start_ms` ([] when the group does not exist)."""
         try:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ecslab.aws.iam import Iam
     from ecslab.aws.logs import Logs
     from ecslab.aws.rds import Rds
+    from ecslab.aws.secrets import Secrets
     from ecslab.core.config import Config
 
 USER_AGENT = "ecslab"
@@ -154,6 +155,12 @@ class Aws:
         from ecslab.aws.rds import Rds
 
         return Rds(self)
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        from ecslab.aws.secrets import Secrets
+
+        return Secrets(self)
 
     def client(self, service: str) -> Any:
         """A cached boto3 client for `service`, with adaptive retries."""

@@ -27,6 +27,7 @@ from ecslab.steps import STEPS
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Run the lab", ("run-all", "step", "plan", "verify")),
     ("Look around", ("status", "logs", "explain", "config")),
+    ("Operate the service", ("run", "exec", "scale", "rollback", "doctor")),
     ("Clean up", ("destroy",)),
     ("Rehearse locally", ("sandbox",)),
 )
@@ -150,7 +151,7 @@ def _wants_json(argv: Sequence[str], env_output: str) -> bool:
 
 
 def _register() -> None:
-    from ecslab.cli import config_cmd, inspect, lab, sandbox, teardown
+    from ecslab.cli import config_cmd, inspect, lab, ops, sandbox, teardown
 
     for command in (
         lab.run_all,
@@ -161,6 +162,11 @@ def _register() -> None:
         inspect.logs,
         inspect.explain,
         config_cmd.config,
+        ops.run_task,
+        ops.exec_command,
+        ops.scale,
+        ops.rollback,
+        ops.doctor,
         teardown.destroy,
         sandbox.sandbox_group,
     ):

@@ -101,6 +101,7 @@ class CliState:
             versions=app.versions,
             aws_factory=mode.aws_factory,
             docker_factory=mode.docker_factory,
+            shell_factory=mode.shell_factory,
             given_flags=app.given_flags,
             sandbox=mode.hooks,
         )

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ecslab.core.config import Config
     from ecslab.core.ui import UI
     from ecslab.lab.context import SandboxHooks
+    from ecslab.lab.task_shell import TaskShell
 
 T = TypeVar("T")
 
@@ -32,6 +33,12 @@ def _default_aws(config: Config) -> Aws:
     from ecslab.aws.session import Aws
 
     return Aws(config)
+
+
+def _ecs_exec(app: App) -> TaskShell:
+    from ecslab.lab.task_shell import EcsExecShell
+
+    return EcsExecShell(app)
 
 
 def _default_docker() -> docker.DockerClient:
@@ -51,6 +58,8 @@ class App:
     docker_factory: Callable[[], docker.DockerClient] = _default_docker
     cwd: Path = field(default_factory=Path.cwd)
     versions: Callable[[str], str | None] = installed_version  # of installed packages
+    # How `ecslab exec` reaches a task's container: ECS Exec, or the sandbox's docker exec.
+    shell_factory: Callable[[App], TaskShell] = _ecs_exec
     # The flags the user typed, as (before the command, after it): hints that name a
     # command to run again repeat them, so it acts on the same stack with the same values.
     given_flags: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
@@ -72,6 +81,10 @@ class App:
         if self._docker is None:
             self._docker = self.docker_factory()
         return self._docker
+
+    @property
+    def task_shell(self) -> TaskShell:
+        return self.shell_factory(self)
 
     def db_password(self) -> str:
         """From ECSLAB_DB_PASSWORD or the config file, else a hidden prompt."""

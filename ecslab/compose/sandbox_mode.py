@@ -4,18 +4,25 @@ With the switch on, the sandbox is started first if it is not running (and ecsla
 so); then the config is resolved again with the sandbox's values as *defaults*: flags,
 ECSLAB_* variables and ecslab.yaml still win, but they win over the user's standard AWS_*
 variables, which describe their real account. AWS clients get fake keys in code (nothing
-is written to the environment or to ~/.aws), Docker clients the sandbox's engine, and the
-domain the sandbox's hooks (`LocalSandbox`, the Context's `sandbox`).
+is written to the environment or to ~/.aws), Docker clients the sandbox's engine, the
+domain the sandbox's hooks (`LocalSandbox`, the Context's `sandbox`), and `ecslab exec`
+a `docker exec` into the task's container (found by its task-ARN label), where AWS
+would open ECS Exec.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecslab.core.environment import installed_version
+from ecslab.core.errors import UsageError
+from ecslab.sandbox.emulator.ecs_containers import LABEL_CONTAINER, LABEL_TASK
 from ecslab.sandbox.state import (
     DB_NAME,
     DB_USER,
@@ -31,6 +38,8 @@ if TYPE_CHECKING:
     from ecslab.aws.session import Aws
     from ecslab.core.config import Config
     from ecslab.core.ui import UI
+    from ecslab.lab.context import Context
+    from ecslab.lab.task_shell import ShellTarget, TaskShell
 
 SOURCE = "sandbox"
 FAKE_KEY = "testing"  # moto accepts any keys; these can never reach AWS
@@ -45,6 +54,7 @@ class SandboxMode:
     aws_factory: Callable[[Config], Aws]
     docker_factory: Callable[[], docker.DockerClient]
     hooks: LocalSandbox
+    shell_factory: Callable[[Context], TaskShell]
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,7 @@ def enter_sandbox(
         sandbox_aws,
         _docker_factory(state),
         LocalSandbox(state),
+        lambda app: DockerExecShell(app, state.docker_host),
     )
 
 
@@ -127,3 +138,47 @@ def _docker_factory(state: SandboxState) -> Callable[[], docker.DockerClient]:
         return PrivateDockerd.attached(state.docker_host).client()
 
     return connect
+
+
+class DockerExecShell:
+    """The sandbox's ECS Exec: `docker exec` into the container that runs the task.
+
+    Without a terminal the command runs through the Docker API and its output is copied
+    to ecslab's output; with one, the docker CLI runs it with a TTY (`docker exec -it`).
+    """
+
+    def __init__(self, app: Context, docker_host: str) -> None:
+        self._app = app
+        self._docker_host = docker_host
+
+    def run(self, target: ShellTarget, command: Sequence[str], *, interactive: bool) -> int:
+        found = self._app.docker.containers.list(
+            filters={"label": [f"{LABEL_TASK}={target.task_arn}"]}
+        )
+        mine = [
+            c for c in found if c.labels.get(LABEL_CONTAINER, target.container) == target.container
+        ]
+        if not mine:
+            raise UsageError(
+                f"no running container of task {target.task_arn} in the sandbox's Docker engine",
+                "`ecslab --sandbox status` lists the running tasks",
+            )
+        if interactive:
+            return self._docker_cli(str(mine[0].id), command)
+        code, output = mine[0].exec_run(list(command), demux=False)
+        out = self._app.ui.out
+        text = output.decode("utf-8", "replace") if isinstance(output, bytes) else ""
+        out.write(text)
+        out.flush()
+        return int(code if code is not None else 0)
+
+    def _docker_cli(self, container_id: str, command: Sequence[str]) -> int:
+        docker_cli = shutil.which("docker")
+        if docker_cli is None:
+            raise UsageError(
+                "an interactive shell in the sandbox needs the docker command line client",
+                "install it (Debian: `apt-get install docker.io`), or pass a command: "
+                "`ecslab --sandbox exec -- ls /`",
+            )
+        env = {**os.environ, "DOCKER_HOST": self._docker_host}
+        return subprocess.call([docker_cli, "exec", "-it", container_id, *command], env=env)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ecslab.core.clock import Clock
     from ecslab.core.config import Config
     from ecslab.core.ui import UI
+    from ecslab.lab.task_shell import TaskShell
 
 T = TypeVar("T")
 
@@ -87,3 +88,9 @@ class Context(Protocol):
         ...
 
     def microsite_path(self) -> Path: ...
+
+    @property
+    def task_shell(self) -> TaskShell:
+        """How a command gets into a task's container: ECS Exec on AWS, `docker exec` in
+        the sandbox (the composition root decides)."""
+        ...

@@ -34,6 +34,7 @@ from ecslab.aws.cloudformation import (
 )
 from ecslab.aws.errors import Transient
 from ecslab.core.errors import DeployFailed, Interrupted
+from ecslab.lab.image_history import HISTORY_KEY, history_to_deploy
 from ecslab.lab.password_digest import (
     DIGEST_KEY,
     METADATA_KEY,
@@ -93,11 +94,20 @@ def digest_to_deploy(desired: DesiredStack, deployed: Mapping[str, Any] | None) 
     return digest
 
 
-def template_to_deploy(desired: DesiredStack, digest: str) -> dict[str, Any]:
-    """The desired template plus the NoEcho digest (none when it has no NoEcho parameter)."""
+def template_to_deploy(
+    desired: DesiredStack, digest: str, deployed: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The desired template plus the NoEcho digest (none when it has no NoEcho parameter)
+    and the record of deployed images (lab/image_history.py)."""
     doc = copy.deepcopy(desired.template)
+    meta: dict[str, Any] = {}
     if desired.secret_keys:
-        doc.setdefault("Metadata", {})[METADATA_KEY] = {DIGEST_KEY: digest}
+        meta[DIGEST_KEY] = digest
+    history = history_to_deploy(desired.parameters, deployed)
+    if history is not None:
+        meta[HISTORY_KEY] = history
+    if meta:
+        doc.setdefault("Metadata", {})[METADATA_KEY] = meta
     return doc
 
 
@@ -401,7 +411,7 @@ def _make_change_set(
     from ecslab.lab.template import template_body
 
     digest = digest_to_deploy(desired, deployed)
-    body = template_body(template_to_deploy(desired, digest))
+    body = template_body(template_to_deploy(desired, digest, deployed))
     name = f"ecslab-{uuid.uuid4().hex[:16]}"
     try:
         created = cfn.create_change_set(

@@ -70,7 +70,8 @@ PURPOSES: Mapping[str, str] = {
     ),
     "TaskRole": (
         "The identity of the application code inside a task: the AWS permissions the "
-        "microsite itself gets. It calls no AWS API, so the role has none."
+        "microsite itself gets. It calls no AWS API, so the role grants it none; it may "
+        "open the Session Manager channels of ECS Exec (`ecslab exec`)."
     ),
     "TaskExecutionRole": (
         "The identity ECS uses on the task's behalf before and around the application: pull "
@@ -114,7 +115,8 @@ PURPOSES: Mapping[str, str] = {
         "ones, registers them in the target group, and rolls out new revisions."
     ),
     "ScalableTarget": (
-        "Registers the service's DesiredCount with Application Auto Scaling, between 2 and 10."
+        "Registers the service's DesiredCount with Application Auto Scaling, between "
+        "MinCapacity and MaxCapacity (2 and 10 by default; `ecslab scale --min/--max`)."
     ),
     "ScaleDownPolicy": "Step scaling: remove one task when the low-memory alarm fires.",
     "ScaleUpPolicy": (
@@ -141,8 +143,8 @@ AUTOSCALING: tuple[Part, ...] = (
     Part(
         "ScalableTarget",
         "Says what may scale and how far: the service's DesiredCount "
-        "(`ecs:service:DesiredCount` of `service/<cluster>/<service>`), never below 2 or above "
-        "10.",
+        "(`ecs:service:DesiredCount` of `service/<cluster>/<service>`), never below "
+        "MinCapacity (2) or above MaxCapacity (10); `ecslab scale` changes them.",
     ),
     Part(
         "ScaleDownPolicy / ScaleUpPolicy",
@@ -211,8 +213,8 @@ DEPARTURES: tuple[Departure, ...] = (
     Departure(
         "task-role-least-privilege",
         "TaskRole allows s3:* on every resource.",
-        "TaskRole has no permissions, and its trust policy accepts only ECS tasks of this "
-        "account and region.",
+        "TaskRole grants the application no permissions (only ECS Exec's Session Manager "
+        "channels), and its trust policy accepts only ECS tasks of this account and region.",
         "The microsite calls no AWS API. s3:* on * would let a compromised container read, "
         "change or delete every bucket in the account.",
     ),
@@ -327,6 +329,25 @@ DEPARTURES: tuple[Departure, ...] = (
         "Target group defaults (not defined in the lab).",
         "deregistration_delay 30 s and health check every 15 s.",
         "The 300 s default makes every rolling deploy wait five minutes per old task.",
+    ),
+    Departure(
+        "scaling-parameters",
+        "The service's DesiredCount (2) and the scalable target's MinCapacity (2) and "
+        "MaxCapacity (10) are written into the resources.",
+        "Parameters DesiredCount, MinCapacity and MaxCapacity with the lab's values as "
+        "defaults; `ecslab scale` changes them through the stack and every deploy keeps the "
+        "deployed values.",
+        "A count changed outside the stack (the console, `aws ecs update-service`) is set "
+        "back by the next stack update that touches the service; through the stack it holds.",
+    ),
+    Departure(
+        "ecs-exec",
+        "No way into a running task.",
+        "The service sets EnableExecuteCommand, and TaskRole may open the four "
+        "ssmmessages channels ECS Exec uses (`ecslab exec`, `aws ecs execute-command`).",
+        "Looking inside a running task (its files, its view of the database) is the first "
+        "thing a team does when it misbehaves; ECS Exec needs both settings, on the service "
+        "and on the task role (not the execution role).",
     ),
     Departure(
         "two-deploys",

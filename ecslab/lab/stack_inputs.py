@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ecslab.aws.ec2 import Subnet
     from ecslab.aws.ecr import ImageDetail
     from ecslab.lab.context import Context
+    from ecslab.lab.deploy import DesiredStack
 
 PUSH_HINT = "run `ecslab step push-image` first"
 
@@ -234,6 +235,44 @@ def require_image(app: Context) -> Image:
 
 
 # --- all parameters of the full template -----------------------------------------------------
+
+
+# Set by `ecslab scale`, not by the config: every deploy keeps the deployed values, so a
+# later deploy never undoes a scale (absent, the template's defaults apply).
+SCALING_PARAMETERS = ("DesiredCount", "MinCapacity", "MaxCapacity")
+
+
+def kept_scaling(stack: Stack | None) -> dict[str, str]:
+    """The deployed stack's task count and autoscaling bounds, to deploy again unchanged."""
+    if stack is None or stack.status not in UPDATABLE_STATES:
+        return {}
+    return {k: stack.parameters[k] for k in SCALING_PARAMETERS if stack.parameters.get(k)}
+
+
+def full_stack(
+    app: Context,
+    stack: Stack,
+    image_reference: str,
+    overrides: Mapping[str, str],
+    resume: str,
+) -> DesiredStack:
+    """The full template as deploy-service deploys it, on the deployed stack's network and
+    scaling, with `image_reference` and `overrides` (what `rollback` and `scale` change)."""
+    from ecslab.lab.deploy import DesiredStack
+    from ecslab.lab.template import lab_template
+
+    template = lab_template(app)
+    values = service_values(app, image_reference, resolve_network(app, stack))
+    values.update(kept_scaling(stack))
+    values.update(overrides)
+    return DesiredStack(
+        name=app.config.names.stack,
+        template=template,
+        parameters=template_parameters(template, values),
+        tags=stack_tags(app),
+        label="full template",
+        resume=resume,
+    )
 
 
 def service_values(app: Context, image_reference: str, network: Network) -> dict[str, str]:

@@ -49,10 +49,14 @@ class Poller:
     `expired()` is true when `timeout` seconds passed since the last `progress()`.
     """
 
-    def __init__(self, app: Context, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, app: Context, rng: random.Random | None = None, default_timeout: float | None = None
+    ) -> None:
+        """`default_timeout`: when the config sets none (a deploy's is DEFAULT_TIMEOUT)."""
         self._clock = app.clock
         self._rng = rng or random.Random()
-        self._deadline = ProgressDeadline(app.clock, app.config.timeout or DEFAULT_TIMEOUT)
+        timeout = app.config.timeout or default_timeout or DEFAULT_TIMEOUT
+        self._deadline = ProgressDeadline(app.clock, timeout)
         self.timeout = self._deadline.timeout
         self._delay = POLL_MIN
 

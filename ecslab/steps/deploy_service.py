@@ -15,6 +15,7 @@ from ecslab.lab.deploy import Comparison, DesiredStack, compare, deploy, plan_li
 from ecslab.lab.stack_inputs import (
     Image,
     Network,
+    kept_scaling,
     require_image,
     resolve_image,
     resolve_network,
@@ -50,11 +51,14 @@ class DeployService:
     def __init__(self, app: Context) -> None:
         self.app = app
 
-    def desired(self, image_reference: str, network: Network) -> DesiredStack:
+    def desired(
+        self, image_reference: str, network: Network, stack: Stack | None = None
+    ) -> DesiredStack:
         from ecslab.lab.template import lab_template
 
         template = lab_template(self.app)
         values = service_values(self.app, image_reference, network)
+        values.update(kept_scaling(stack))  # what `ecslab scale` set stays set
         return DesiredStack(
             name=self.app.config.names.stack,
             template=template,
@@ -74,7 +78,7 @@ class DeployService:
         image = resolve_image(app)
         reference = image.reference if image else app.config.names.repository + PENDING_IMAGE
         stack = app.aws.cloudformation.describe(app.config.names.stack)
-        desired = self.desired(reference, resolve_network(app, stack))
+        desired = self.desired(reference, resolve_network(app, stack), stack)
         comparison = compare(app, desired)
         reading = Reading(image, desired, comparison)
         if image is None:
@@ -96,7 +100,7 @@ class DeployService:
         desired = reading.desired
         if reading.image is None:
             stack = self.app.aws.cloudformation.describe(desired.name)
-            desired = self.desired(image.reference, resolve_network(self.app, stack))
+            desired = self.desired(image.reference, resolve_network(self.app, stack), stack)
         self.app.ui.info(f"deploying image {image.tag} ({image.source}): {image.reference}")
         result = deploy(self.app, desired)
         data = {

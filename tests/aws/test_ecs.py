@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import boto3
+import pytest
 
 from ecslab.aws.ecs import Ecs
 from ecslab.aws.session import Aws
@@ -131,3 +132,53 @@ def test_tasks_are_read_across_pages_and_described_in_hundreds(
 
     stub.assert_no_pending_responses()
     assert [t.arn for t in tasks] == arns
+
+
+def test_run_task_failures_are_an_error_with_the_reason(
+    aws: boto3.Session, moto_server: str
+) -> None:
+    """RunTask can answer 200 with no task and a failure (capacity, a bad subnet)."""
+    from ecslab.aws.ecs import OneOffTask, ServiceNetwork, TaskNotStarted
+
+    stubbed = StubbedAws(Config(region="us-east-1", endpoint_url=moto_server), aws, ("ecs",))
+    arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/ecslab-dev-microservice:3"
+    stubbed.stubbers["ecs"].add_response(
+        "run_task",
+        {"tasks": [], "failures": [{"arn": arn, "reason": "RESOURCE:ENI", "detail": "limit"}]},
+        None,
+    )
+    wanted = OneOffTask(
+        cluster=CLUSTER,
+        task_definition=arn,
+        network=ServiceNetwork(("subnet-0a1b2c3d4e5f60718",), ("sg-0123456789abcdef0",), "ENABLED"),
+        container=SERVICE,
+        command=("true",),
+    )
+
+    with pytest.raises(TaskNotStarted) as caught:
+        Ecs(stubbed).run_task(wanted)
+
+    assert "RESOURCE:ENI" in caught.value.message and caught.value.exit_code == 4
+
+
+def test_task_definition_revisions_newest_first_of_this_family_only(
+    aws: boto3.Session, moto_server: str
+) -> None:
+    """familyPrefix is a prefix: another family's revisions are left out; moto ignores
+    sort=DESC, so the wrapper orders by revision number itself."""
+    ecs_client = aws.client("ecs")
+    for family in (
+        "ecslab-dev-microservice",
+        "ecslab-dev-microservice",
+        "ecslab-dev-microservice-x",
+    ):
+        ecs_client.register_task_definition(
+            family=family, containerDefinitions=[{"name": "c", "image": IMAGE, "memory": 512}]
+        )
+
+    arns = Ecs(_aws(moto_server, aws)).task_definition_arns("ecslab-dev-microservice")
+
+    assert [a.rsplit("/", 1)[-1] for a in arns] == [
+        "ecslab-dev-microservice:2",
+        "ecslab-dev-microservice:1",
+    ]

@@ -137,7 +137,9 @@ def test_a_changed_template_updates_what_changed(
     AutoscalingEmulator(deployed.aws, STACK).apply()
     old_down = _policies(aws)["ecslab-dev-scale-down"]["PolicyARN"]
     text = TEMPLATE_PATH.read_text(encoding="utf-8")
-    text = text.replace("MaxCapacity: 10", "MaxCapacity: 6")
+    # The bound is a parameter whose deployed value every deploy keeps: the edit that
+    # changes it is in the resource.
+    text = text.replace("MaxCapacity: !Ref MaxCapacity", "MaxCapacity: 6")
     text = text.replace("ScalingAdjustment: 3", "ScalingAdjustment: 4")
     text = text.replace("Threshold: 20", "Threshold: 25")
     edited = tmp_path / "edited.yaml"
@@ -173,7 +175,7 @@ def test_an_unresolvable_property_names_the_resource(
     deployed: App, aws: boto3.Session, moto_server: str, tmp_path: Path
 ) -> None:
     text = TEMPLATE_PATH.read_text(encoding="utf-8").replace(
-        "      MinCapacity: 2\n", "      MinCapacity: !Select [0, !GetAZs '']\n"
+        "      MinCapacity: !Ref MinCapacity\n", "      MinCapacity: !Select [0, !GetAZs '']\n"
     )
     edited = tmp_path / "edited.yaml"
     edited.write_text(text, encoding="utf-8")

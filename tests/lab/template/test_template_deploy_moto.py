@@ -132,7 +132,14 @@ def test_roles(deployed: boto3.Session) -> None:
         role: Any = iam.get_role(RoleName=ids[logical])["Role"]
         (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
         assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
-    assert iam.list_role_policies(RoleName=ids["TaskRole"])["PolicyNames"] == []
+    # The task role grants the application nothing: only ECS Exec's four channels.
+    assert iam.list_role_policies(RoleName=ids["TaskRole"])["PolicyNames"] == ["ecs-exec"]
+    exec_policy = iam.get_role_policy(RoleName=ids["TaskRole"], PolicyName="ecs-exec")
+    # moto keeps a CloudFormation inline policy as the Python repr of the document
+    document = str(exec_policy["PolicyDocument"])
+    for action in ("CreateControlChannel", "CreateDataChannel", "OpenControlChannel"):
+        assert f"ssmmessages:{action}" in document
+    assert "ssmmessages:OpenDataChannel" in document
     execution_policies = iam.list_role_policies(RoleName=ids["TaskExecutionRole"])
     assert execution_policies["PolicyNames"] == ["read-db-password"]
 

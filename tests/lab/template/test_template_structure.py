@@ -19,7 +19,7 @@ CONTRACT_PARAMETERS = {
     "FargateMemory",
     "ContainerPort", "DbHost", "DbPort", "DbName", "DbUser", "DbPassword", "VpcId",
     "SubnetIds", "DeploymentMaximumPercent", "DeploymentMinimumHealthyPercent",
-    "DbPasswordVersion",
+    "DbPasswordVersion", "DesiredCount", "MinCapacity", "MaxCapacity",
 }  # fmt: skip
 CONTRACT_OUTPUTS = [
     "RepositoryUri", "RepositoryName", "ClusterName", "ServiceName", "LoadBalancerUrl",
@@ -89,6 +89,12 @@ def test_parameters_are_the_contract_with_its_defaults() -> None:
     assert defaults["DbName"] == "microsite"
     assert defaults["DeploymentMaximumPercent"] == 200
     assert defaults["DeploymentMinimumHealthyPercent"] == 100
+    # the lab's counts, now parameters `ecslab scale` changes through the stack
+    assert (defaults["DesiredCount"], defaults["MinCapacity"], defaults["MaxCapacity"]) == (
+        2,
+        2,
+        10,
+    )
     assert parameters["DbPassword"]["NoEcho"] is True
     assert "Default" not in parameters["DbPassword"]
     assert parameters["VpcId"]["Type"] == "AWS::EC2::VPC::Id"
@@ -281,10 +287,21 @@ def test_execution_role_reads_that_one_secret_only() -> None:
     ]
 
 
-def test_task_role_has_no_permissions() -> None:
+# ECS Exec's channels: IAM defines no resource for them, so they can only be granted on "*".
+ECS_EXEC_ACTIONS = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
+
+
+def test_task_role_grants_only_ecs_exec_channels() -> None:
     role = props("TaskRole")
 
-    assert "Policies" not in role and "ManagedPolicyArns" not in role
+    assert "ManagedPolicyArns" not in role
+    (allowed,) = _statements("TaskRole")
+    assert (allowed["Effect"], allowed["Action"]) == ("Allow", ECS_EXEC_ACTIONS)
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
@@ -295,7 +312,8 @@ def test_no_policy_grants_a_wildcard() -> None:
         if body["Type"] == "AWS::IAM::Role":
             for statement in _statements(name):
                 assert "*" not in repr(statement["Action"]), name
-                assert statement.get("Resource") != "*", name
+                if statement["Action"] != ECS_EXEC_ACTIONS:
+                    assert statement.get("Resource") != "*", name
 
 
 # -- network --------------------------------------------------------------------------------
@@ -361,7 +379,8 @@ def test_service_runs_two_fargate_tasks_behind_the_load_balancer() -> None:
     service = props("EcsService")
 
     assert service["LaunchType"] == "FARGATE"
-    assert service["DesiredCount"] == 2
+    assert service["DesiredCount"] == ref("DesiredCount")
+    assert service["EnableExecuteCommand"] is True
     assert service["Cluster"] == ref("EcsCluster")
     assert service["TaskDefinition"] == ref("TaskDefinition")
     assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"] == [
@@ -393,12 +412,15 @@ def test_deployment_is_a_rolling_update_with_circuit_breaker() -> None:
 # -- autoscaling ----------------------------------------------------------------------------
 
 
-def test_scalable_target_is_the_service_desired_count_between_2_and_10() -> None:
+def test_scalable_target_is_the_service_desired_count_between_min_and_max() -> None:
     target = props("ScalableTarget")
 
     assert target["ServiceNamespace"] == "ecs"
     assert target["ScalableDimension"] == "ecs:service:DesiredCount"
-    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (
+        ref("MinCapacity"),
+        ref("MaxCapacity"),
+    )
     assert target["ResourceId"] == {
         "Fn::Join": ["/", ["service", ref("EcsCluster"), {"Fn::GetAtt": ["EcsService", "Name"]}]]
     }
