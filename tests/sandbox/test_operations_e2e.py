@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from ecslab.cli import run
-from ecslab.sandbox import DockerEngine
+from ecslab.sandbox import PrivateDockerd
 from ecslab.sandbox.state import SandboxState, load_state
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(
-    dockerd: DockerEngine, base_image: str, tmp_path_factory: pytest.TempPathFactory
+    dockerd: PrivateDockerd, base_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Lab]:
     """A sandbox with the lab deployed by `run-all`; taken down after the module."""
     tmp_path = tmp_path_factory.mktemp("operations")
