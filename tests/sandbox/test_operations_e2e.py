@@ -1,16 +1,10 @@
 """The operations commands end to end in the sandbox, through the CLI, on real local peers:
 `exec` (docker exec into a task's container), `scale 3` (holds), `rollback` (after a
-second deploy, back to the first image) and `run` (a one-off task's exit code).
+second deploy, back to the first image, with no failed request through the load balancer)
+and `run` (a one-off task's exit code, through the sandbox's RunTask).
 
 One sandbox and one `run-all` serve the whole module (they take minutes); each test then
-acts on the deployed lab. `run` needs the sandbox to run standalone tasks (RunTask) as
-containers; until it does, its tests are marked xfail with that reason (today the
-sandbox's moto accepts RunTask but the task never runs, so they end at their --timeout:
-about 90 s each).
-Scale runs before rollback: the sandbox's DescribeStackEvents fails (HTTP 500) once a
-stack has more than one page of events and a page ends on an event moto made itself
-(its EventId is a UUID object, emulator/cloudformation.py `_paged_events`), and the
-rollback test's two deploys bring the stack to that size.
+acts on the deployed lab.
 """
 
 from __future__ import annotations
@@ -29,6 +23,7 @@ import pytest
 from ecslab.cli import run
 from ecslab.sandbox import PrivateDockerd
 from ecslab.sandbox.state import SandboxState, load_state
+from tests.load_support import Load
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER, SERVICE = "ecslab-dev-cluster", "ecslab-dev-microservice"
@@ -167,12 +162,22 @@ def test_rollback_after_a_second_deploy_returns_to_the_first_image(
     second = _stack_image(lab.state)
     assert second != first
 
-    rolled = _ecslab(capsys, "--sandbox", "--yes", "rollback")
+    with Load(lab.state.lb_url, pause=0.02) as load:
+        rolled = _ecslab(capsys, "--sandbox", "--yes", "rollback")
+        _wait(lambda: _service_image(lab.state) == first, 180, "the service on the first image")
+        _wait(lambda: _rolled_out(lab.state), 120, "one deployment, COMPLETED")
 
     assert rolled.code == 0, rolled.err + rolled.out
     assert _stack_image(lab.state) == first
     assert rolled.events()[-1]["image"] == first
-    _wait(lambda: _service_image(lab.state) == first, 180, "the service on the first image")
+    print(f"\nrollback under load: {load.requests} requests, {len(load.failures)} failed")
+    assert load.requests > 50
+    assert load.failures == [], load.failures[:5]
+
+
+def _rolled_out(state: SandboxState) -> bool:
+    deployments = _service(state)["deployments"]
+    return len(deployments) == 1 and deployments[0].get("rolloutState") == "COMPLETED"
 
 
 def _stack_image(state: SandboxState) -> str:

@@ -17,11 +17,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +30,11 @@ from ecslab.sandbox import PrivateDockerd
 from ecslab.sandbox.emulator.ecs_containers import LABEL_ROOT, LABEL_TASK
 from ecslab.sandbox.state import load_state
 from tests.ecs_deploy_support import EcsDeploy, EcsDeployUnavailable, ensure_ecs_deploy
+from tests.load_support import Load
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER, SERVICE = "ecslab-dev-cluster", "ecslab-dev-microservice"
 CONTAINER = SERVICE
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass
@@ -52,38 +50,6 @@ class Lab:
     def service(self) -> dict[str, Any]:
         found = self.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])
         return dict(found["services"][0])
-
-
-@dataclass
-class Load:
-    """GET the load balancer URL from one thread until stopped (bounded), counting."""
-
-    url: str
-    limit: int = 50_000
-    requests: int = 0
-    failures: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def __enter__(self) -> Load:
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        assert self._thread is not None
-        self._thread.join(timeout=15)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set() and self.requests < self.limit:
-            self.requests += 1
-            try:
-                with _DIRECT.open(self.url, timeout=10) as answer:
-                    answer.read()
-            except Exception as exc:  # every kind of failure counts, and is kept
-                self.failures.append(f"{time.strftime('%H:%M:%S')} {exc!r}")
-            self._stop.wait(0.02)
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +153,7 @@ def test_ecs_deploy_drives_the_sandbox(
 ) -> None:
     ecs = EcsDeploy(ecs_program, lab.endpoint)
     figures: dict[str, float] = {}
-    with Load(lab.lb_url) as load:
+    with Load(lab.lb_url, pause=0.02, limit=50_000) as load:
         started = time.monotonic()
         done = ecs.run("deploy", CLUSTER, SERVICE, "-e", CONTAINER, "GREETING", "hello")
         figures["deploy s"] = time.monotonic() - started

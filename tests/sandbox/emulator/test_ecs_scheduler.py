@@ -7,7 +7,6 @@ Times are sandbox times at TIME_SCALE (5 sandbox seconds per real second).
 
 from __future__ import annotations
 
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from ecslab.sandbox.emulator.ecs_containers import (
     LABEL_SERVICE,
     LABEL_TASK,
 )
+from tests.load_support import Load
 from tests.sandbox.emulator.ecs_support import (
     Sandbox,
     build_app_image,
@@ -133,41 +133,16 @@ def test_a_deployed_service_runs_its_tasks_as_ecs_shows_them(
     assert box.client("ecs").list_tasks(cluster="lab", serviceName="other")["taskArns"] == []
 
 
-class Load:
-    """GET / through the load balancer from two threads until stopped (bounded)."""
-
-    def __init__(self, url: str, limit: int = 200_000) -> None:
-        self.url, self.limit = url, limit
-        self.ok = 0
-        self.failures: list[str] = []
-        self.bodies: set[str] = set()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(2)]
-
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set() and self.ok + len(self.failures) < self.limit:
-            try:
-                self.bodies.add(_get(self.url).split(" secret")[0])
-                self.ok += 1
-            except (urllib.error.URLError, OSError) as exc:
-                self.failures.append(repr(exc))
+def _version(body: str) -> str:
+    """`version N` of the test app's answer, without its secret's part."""
+    return body.split(" secret")[0]
 
 
 def test_a_killed_task_is_replaced_while_requests_keep_succeeding(
     box: Sandbox, service: dict[str, str], docker_client: Any
 ) -> None:
     victim = _tasks(box)[0]
-    with Load(box.lb_url) as load:
+    with Load(box.lb_url, threads=2, key=_version) as load:
         docker_client.containers.get(victim["containers"][0]["runtimeId"]).kill()
         until(lambda: _stopped(box, victim["taskArn"]), 30, "the killed task STOPPED")
         until(stable(box), 30, "a replacement RUNNING")
@@ -196,7 +171,7 @@ def test_code_changes_roll_out_with_no_failed_request(
     box: Sandbox, service: dict[str, str], image: str
 ) -> None:
     ecs = box.client("ecs")
-    with Load(box.lb_url) as load:
+    with Load(box.lb_url, threads=2, key=_version) as load:
         for version in ("2", "3", "4"):
             definition = register(box, image, VERSION=version)
             answer = ecs.update_service(cluster="lab", service="web", taskDefinition=definition)
@@ -212,7 +187,7 @@ def test_code_changes_roll_out_with_no_failed_request(
             )
             until(lambda v=version: f"version {v}" in _get(box.lb_url), 5, "the LB serves it")
     assert load.failures == [] and load.ok > 0
-    assert {"version 2", "version 3", "version 4"} <= load.bodies
+    assert {"version 2", "version 3", "version 4"} <= set(load.answers)
 
 
 def test_a_crash_looping_image_rolls_back_and_the_old_version_keeps_serving(
@@ -221,7 +196,7 @@ def test_a_crash_looping_image_rolls_back_and_the_old_version_keeps_serving(
     ecs = box.client("ecs")
     good = _service(box)["taskDefinition"]
     bad = register(box, image, CRASH="1")
-    with Load(box.lb_url) as load:
+    with Load(box.lb_url, threads=2, key=_version) as load:
         ecs.update_service(cluster="lab", service="web", taskDefinition=bad)
         until(
             lambda: any(
@@ -246,7 +221,7 @@ def test_a_crash_looping_image_rolls_back_and_the_old_version_keeps_serving(
     assert crashed[0]["stoppedReason"] == "Essential container in task exited"
     assert crashed[0]["containers"][0]["exitCode"] == 3
     assert load.failures == [] and load.ok > 0
-    assert load.bodies == {"version 4"} or load.bodies == {"version 1"}
+    assert set(load.answers) == {"version 4"} or set(load.answers) == {"version 1"}
 
 
 def test_a_task_past_its_memory_is_stopped_as_out_of_memory(
