@@ -18,6 +18,9 @@ from typing import Any
 from ecslab.core.errors import ConfigError
 from ecslab.core.facts import DEFAULT_PLATFORM, PLATFORMS
 from ecslab.core.naming import Names, max_prefix_length
+from ecslab.core.strategy import MAX_MINUTES as MAX_BAKE_MINUTES
+from ecslab.core.strategy import Strategy
+from ecslab.core.strategy import parse as parse_strategy
 
 DEFAULT_CONFIG_FILE = "ecslab.yaml"
 ENV_PREFIX = "ECSLAB_"
@@ -96,6 +99,11 @@ class Config:
     verify_url: str | None = None
     deployment_max_percent: int = 200
     deployment_min_healthy_percent: int = 100
+    # rolling, blue-green, canary:PERCENT:MINUTES or linear:PERCENT:MINUTES (core/strategy.py)
+    deployment_strategy: str = "rolling"
+    # minutes the new tasks take all traffic, watched by the rollback alarm, before the old
+    # ones stop (blue-green, canary, linear)
+    deployment_bake_minutes: int = 5
     # run against the local sandbox (moto, dockerd, registry, PostgreSQL) instead of AWS
     sandbox: bool = False
     sandbox_dir: str = ".ecslab/sandbox"
@@ -104,6 +112,11 @@ class Config:
     @property
     def names(self) -> Names:
         return Names(self.project_name, self.environment)
+
+    @property
+    def strategy(self) -> Strategy:
+        """The deployment strategy, parsed (validate() has checked it)."""
+        return parse_strategy(self.deployment_strategy)
 
     def source_of(self, key: str) -> str:
         """Where a value came from, for messages: 'flag --region', 'ECSLAB_REGION', ..."""
@@ -296,6 +309,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("deployment_max_percent", "int", "ECS deployment maximum percent"),
     Setting("deployment_min_healthy_percent", "int", "ECS deployment minimum healthy percent"),
+    Setting(
+        "deployment_strategy",
+        "str",
+        "rolling, blue-green, canary:PERCENT:MINUTES or linear:PERCENT:MINUTES",
+    ),
+    Setting("deployment_bake_minutes", "int", "minutes at full traffic before old tasks stop"),
     Setting("sandbox", "bool", "run the lab in the local sandbox instead of AWS"),
     Setting("sandbox_dir", "str", "folder of the local sandbox's state and data"),
 )
@@ -627,6 +646,16 @@ def _check_deployment(config: Config) -> None:
             "with deployment_max_percent 100 leaves ECS no room to start or stop a task",
             "use 200/100 for a rolling update without downtime",
         )
+    _check_strategy(config)
+
+
+def _check_strategy(config: Config) -> None:
+    try:
+        parse_strategy(config.deployment_strategy)
+    except ValueError as exc:
+        raise _fail(config, "deployment_strategy", str(exc), "for example: canary:10:5") from None
+    if not 0 <= config.deployment_bake_minutes <= MAX_BAKE_MINUTES:
+        raise _fail(config, "deployment_bake_minutes", f"is not valid: use 0 to {MAX_BAKE_MINUTES}")
 
 
 def _check_misc(config: Config) -> None:
