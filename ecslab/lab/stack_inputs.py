@@ -19,9 +19,9 @@ from ecslab.core.naming import deployed
 
 if TYPE_CHECKING:
     from ecslab.aws.cloudformation import Stack
-    from ecslab.core.strategy import Strategy
     from ecslab.aws.ec2 import Subnet
     from ecslab.aws.ecr import ImageDetail
+    from ecslab.core.strategy import Strategy
     from ecslab.lab.context import Context
 
 PUSH_HINT = "run `ecslab step push-image` first"
