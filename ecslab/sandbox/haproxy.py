@@ -4,7 +4,8 @@
 server) and starts `haproxy -db` by PID; `sandbox down` stops it by that PID. HAProxy runs
 no health check of its own: the ECS scheduler (emulator area `ecs_scheduler`) probes the
 targets with the target group's settings and drives HAProxy through its runtime API
-(`add server`, `set server ... state ready|drain|maint`, `del server`), so what HAProxy
+(`add server`, `set server ... state ready|drain|maint`, `set server ... weight N` for a
+deployment's traffic split, `del server`), so what HAProxy
 routes to is exactly what `describe_target_health` calls healthy. With no ready server
 HAProxy answers 503, as an ALB with no healthy target does.
 """
@@ -196,6 +197,10 @@ class Runtime:
 
     def set_state(self, name: str, state: str) -> None:
         self._checked(f"set server {BACKEND}/{self._slot(name)} state {state}")
+
+    def set_weight(self, name: str, weight: int) -> None:
+        """The server's share of requests (0-256; roundrobin honours changes at once)."""
+        self._checked(f"set server {BACKEND}/{self._slot(name)} weight {weight}")
 
     def delete(self, name: str) -> None:
         notes = self._slots()

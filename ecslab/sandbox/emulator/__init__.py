@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Modules of this package started in this order; each is `ecslab.sandbox.emulator.<name>`.
-AREAS: tuple[str, ...] = ("ecs_scheduler", "cloudformation", "scaling", "alarms", "metrics")
+AREAS: tuple[str, ...] = (
+    "ecs_scheduler",
+    "ecs_deployments_api",
+    "cloudformation",
+    "scaling",
+    "alarms",
+    "metrics",
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,318 @@
+"""Canary, blue/green and alarm rollback in the sandbox, under load through its load balancer.
+
+One sandbox AWS API (serve-moto with every area, HAProxy in front, clock x5: a sandbox
+minute lasts 12 s) and one service with two target groups and a deployment alarm. A load
+loop runs through HAProxy during each deployment: no request may fail. The tiny app says
+which task definition served a request (`version N`), so the canary's split is measured
+and compared with its configured percent. The tests run in order on the one service.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.sandbox.emulator.ecs_support import (
+    Sandbox,
+    build_app_image,
+    register,
+    sandbox_api,
+    stable,
+    until,
+)
+
+pytestmark = pytest.mark.usefixtures("dockerd")
+
+CANARY_PERCENT = 20.0
+ALARM = "web-target-5xx"
+SPLIT_SAMPLE = 500  # requests measured while the canary holds its share
+SPLIT_TOLERANCE = 3.0  # percentage points
+
+
+@pytest.fixture(scope="module")
+def image(docker_client: Any, base_image: str, registry: Any) -> str:
+    return build_app_image(docker_client, base_image, registry.address)
+
+
+@pytest.fixture(scope="module")
+def box(dockerd: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    with sandbox_api(Path(tmp_path_factory.mktemp("sandbox")), dockerd.docker_host) as running:
+        yield running
+
+
+def _group(box: Sandbox, vpc: str, name: str) -> str:
+    elbv2 = box.client("elbv2")
+    arn = str(
+        elbv2.create_target_group(
+            Name=name,
+            Protocol="HTTP",
+            Port=8080,
+            VpcId=vpc,
+            TargetType="ip",
+            HealthCheckPath="/health",
+            HealthCheckIntervalSeconds=5,
+            HealthyThresholdCount=2,
+            UnhealthyThresholdCount=2,
+        )["TargetGroups"][0]["TargetGroupArn"]
+    )
+    elbv2.modify_target_group_attributes(
+        TargetGroupArn=arn,
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}],
+    )
+    return arn
+
+
+def _canary(bake: int = 1) -> dict[str, Any]:
+    return {
+        "maximumPercent": 200,
+        "minimumHealthyPercent": 100,
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+        "strategy": "CANARY",
+        "canaryConfiguration": {"canaryPercent": CANARY_PERCENT, "canaryBakeTimeInMinutes": 3},
+        "bakeTimeInMinutes": bake,
+        "alarms": {"alarmNames": [ALARM], "enable": True, "rollback": True},
+    }
+
+
+@pytest.fixture(scope="module")
+def service(box: Sandbox, image: str) -> dict[str, str]:
+    """Version 1 of the app, deployed (its first deployment: nothing to shift)."""
+    ecs, ec2, logs = (box.client(n) for n in ("ecs", "ec2", "logs"))
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
+    logs.create_log_group(logGroupName="/ecs/test")
+    ecs.create_cluster(clusterName="lab")
+    blue, green = _group(box, vpc, "lab-blue"), _group(box, vpc, "lab-green")
+    box.client("cloudwatch").put_metric_alarm(
+        AlarmName=ALARM,
+        Namespace="AWS/ApplicationELB",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Dimensions=[{"Name": "LoadBalancer", "Value": "app/lab/0123456789abcdef"}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+    )
+    ecs.create_service(
+        cluster="lab",
+        serviceName="web",
+        taskDefinition=register(box, image, VERSION="1"),
+        desiredCount=2,
+        launchType="FARGATE",
+        loadBalancers=[
+            {
+                "targetGroupArn": blue,
+                "containerName": "web",
+                "containerPort": 8080,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": green,
+                    "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:"
+                    "123456789012:listener-rule/app/lab/0123456789abcdef/1/2",
+                    "roleArn": "arn:aws:iam::123456789012:role/ecs-infrastructure",
+                },
+            }
+        ],
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [group]}
+        },
+        deploymentConfiguration=_canary(),
+    )
+    until(stable(box), 90, "version 1 reaches a steady state")
+    return {"blue": blue, "green": green}
+
+
+class Load:
+    """A bounded loop of GETs through the load balancer, counting who answered."""
+
+    def __init__(self, url: str, limit: float = 240.0) -> None:
+        self.url = urlsplit(url)
+        self.limit = limit
+        self.answers: Counter[str] = Counter()
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.limit
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            answer = get(self.url)
+            if answer.startswith("version "):
+                self.answers[answer.split()[1]] += 1
+            else:
+                self.failures.append(answer)
+
+
+def get(url: Any) -> str:
+    """One request; the app's `version N ...` line, or what went wrong."""
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    try:
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        body = response.read().decode(errors="replace")
+    except (OSError, http.client.HTTPException) as exc:
+        return f"error {exc!r}"
+    finally:
+        connection.close()
+    return body if response.status == 200 else f"HTTP {response.status}: {body[:80]}"
+
+
+def _deployments(box: Sandbox) -> list[dict[str, Any]]:
+    ecs = box.client("ecs")
+    briefs = ecs.list_service_deployments(cluster="lab", service="web")["serviceDeployments"]
+    arns = [b["serviceDeploymentArn"] for b in briefs]
+    return list(ecs.describe_service_deployments(serviceDeploymentArns=arns)["serviceDeployments"])
+
+
+def _latest(box: Sandbox) -> dict[str, Any]:
+    return _deployments(box)[0]
+
+
+def _weight(deployment: dict[str, Any]) -> float | None:
+    return deployment["targetServiceRevision"].get("requestedProductionTrafficWeight")
+
+
+def _update(box: Sandbox, image: str, config: dict[str, Any], **environment: str) -> None:
+    box.client("ecs").update_service(
+        cluster="lab",
+        service="web",
+        taskDefinition=register(box, image, **environment),
+        deploymentConfiguration=config,
+    )
+
+
+def _measure_canary(box: Sandbox) -> tuple[Counter[str], float]:
+    """SPLIT_SAMPLE requests while the canary holds its share (checked before and after)."""
+    url = urlsplit(box.lb_url)
+    for _ in range(3):
+
+        def canary_share() -> bool:
+            latest = _latest(box)
+            return _weight(latest) == CANARY_PERCENT
+
+        until(
+            canary_share,
+            60,
+            "the canary takes its share of production traffic",
+            step=0.2,
+        )
+        started = time.monotonic()
+        seen: Counter[str] = Counter(get(url).split()[1] for _ in range(SPLIT_SAMPLE))
+        print(f"\n{SPLIT_SAMPLE} requests in {time.monotonic() - started:.1f} s")
+        after = _latest(box)
+        if _weight(after) == CANARY_PERCENT and after["lifecycleStage"] == (
+            "PRODUCTION_TRAFFIC_SHIFT"
+        ):
+            return seen, 100.0 * seen["2"] / SPLIT_SAMPLE
+    raise AssertionError("the canary's share changed during every measurement")
+
+
+def test_canary_shifts_its_share_then_all_traffic_without_a_failed_request(
+    box: Sandbox, service: dict[str, str], image: str
+) -> None:
+    stages: list[str] = []
+    with Load(box.lb_url) as load:
+        _update(box, image, _canary(), VERSION="2")
+        seen, measured = _measure_canary(box)
+
+        def finished() -> bool:
+            latest = _latest(box)
+            stages.append(latest.get("lifecycleStage", latest["status"]))
+            return bool(latest["status"] == "SUCCESSFUL")
+
+        until(finished, 150, "the canary deployment succeeds", step=0.3)
+        until(stable(box), 60, "version 2 alone runs")
+    print(
+        f"\ncanary split: {measured:.1f} % of {SPLIT_SAMPLE} requests on the new version "
+        f"(target {CANARY_PERCENT:g} %); answers {dict(seen)}; load loop {dict(load.answers)}"
+    )
+    assert abs(measured - CANARY_PERCENT) <= SPLIT_TOLERANCE
+    assert load.failures == []
+    assert load.answers["1"] > 0 and load.answers["2"] > 0
+    order = [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s]
+    assert order[-3:] == ["BAKE_TIME", "CLEAN_UP", "SUCCESSFUL"] or order[-2:] == [
+        "BAKE_TIME",
+        "SUCCESSFUL",
+    ], order
+    assert {get(urlsplit(box.lb_url)).split()[1] for _ in range(20)} == {"2"}
+
+
+def test_a_broken_image_under_blue_green_never_gets_production_traffic(
+    box: Sandbox, service: dict[str, str], image: str
+) -> None:
+    config = {**_canary(), "strategy": "BLUE_GREEN"}
+    del config["canaryConfiguration"]
+    with Load(box.lb_url) as load:
+        _update(box, image, config, VERSION="3", CRASH="1")
+        until(
+            lambda: _latest(box)["status"] == "ROLLBACK_SUCCESSFUL",
+            150,
+            "the circuit breaker rolls the broken deployment back",
+        )
+        until(stable(box), 60, "version 2 alone runs again")
+    latest = _latest(box)
+    print(f"\nbroken blue/green: load loop {dict(load.answers)}, {len(load.failures)} failures")
+    assert load.failures == []
+    assert set(load.answers) == {"2"}
+    assert latest["rollback"]["reason"].startswith("ECS deployment circuit breaker")
+    assert "lifecycleStage" not in latest
+
+
+def test_an_alarm_during_bake_rolls_back_to_the_old_tasks(
+    box: Sandbox, service: dict[str, str], image: str
+) -> None:
+    """The alarm's metric is put by the test (the sandbox does not yet publish the load
+    balancer's metrics); the alarms area evaluates it, the scheduler reacts."""
+    cloudwatch = box.client("cloudwatch")
+    with Load(box.lb_url) as load:
+        _update(box, image, {**_canary(bake=3), "strategy": "BLUE_GREEN"}, VERSION="4")
+        until(lambda: _latest(box).get("lifecycleStage") == "BAKE_TIME", 90, "bake time")
+        assert {get(urlsplit(box.lb_url)).split()[1] for _ in range(20)} == {"4"}
+
+        def rolled_back() -> bool:
+            cloudwatch.put_metric_data(
+                Namespace="AWS/ApplicationELB",
+                MetricData=[
+                    {
+                        "MetricName": "HTTPCode_Target_5XX_Count",
+                        "Dimensions": [
+                            {"Name": "LoadBalancer", "Value": "app/lab/0123456789abcdef"}
+                        ],
+                        "Value": 10,
+                        "Unit": "Count",
+                    }
+                ],
+            )
+            return bool(_latest(box)["status"] == "ROLLBACK_SUCCESSFUL")
+
+        until(rolled_back, 90, "the alarm rolls the deployment back", step=1.0)
+        until(stable(box), 60, "version 2 alone runs again")
+    latest = _latest(box)
+    service_now = box.client("ecs").describe_services(cluster="lab", services=["web"])["services"][
+        0
+    ]
+    print(f"\nalarm rollback: load loop {dict(load.answers)}, {len(load.failures)} failures")
+    assert load.failures == []
+    assert ALARM in latest["rollback"]["reason"]
+    assert latest["alarms"]["triggeredAlarmNames"] == [ALARM]
+    assert any(ALARM in event["message"] for event in service_now["events"])
+    assert {get(urlsplit(box.lb_url)).split()[1] for _ in range(20)} == {"2"}
+    assert "2" in load.answers and "4" in load.answers
