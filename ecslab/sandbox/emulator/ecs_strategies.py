@@ -186,8 +186,8 @@ def deploy(scheduler: Scheduler, service: Any, runtime: ServiceRuntime, now: flo
     rolling update (False). Every deployment's history is kept up to date here."""
     primary = runtime.deployments[0]
     state = shifts(runtime)
-    _follow_outcomes(state, service, runtime, now)
     record = state.of(primary.id) or _record(scheduler, service, runtime, primary, now)
+    _follow_outcomes(state, service, runtime, now)
     if not (record.shifting and record.status == "IN_PROGRESS"):
         return False
     if record.deployment_id == primary.id:
@@ -254,16 +254,20 @@ def _record(
     """The service deployment of a new primary deployment; a rollback deployment is part of
     the service deployment it undoes, as on AWS (its `rollback` field)."""
     state = shifts(runtime)
-    if ROLLBACK_MARK in primary.rollout_state_reason:
+    rollback = ROLLBACK_MARK in primary.rollout_state_reason
+    if rollback:
         undone = next(
             (
                 d
                 for d in state.deployments
-                if d.status == "ROLLBACK_IN_PROGRESS" and d.rollback_deployment is None
+                if d.status in ("IN_PROGRESS", "ROLLBACK_IN_PROGRESS")
+                and d.rollback_deployment is None
             ),
             None,
         )
         if undone is not None:
+            if undone.status == "IN_PROGRESS":  # the circuit breaker's rollback
+                _start_rollback(undone, now, BREAKER_REASON)
             undone.rollback_deployment = primary.id
             return undone
     config = dict(getattr(service, "deployment_configuration", None) or {})
@@ -283,7 +287,7 @@ def _record(
         stage_since=now,
         updated_at=now,
         # the first deployment has no traffic to shift: its tasks simply start
-        shifting=strategy in SHIFTING and runtime.last_completed is not None,
+        shifting=strategy in SHIFTING and runtime.last_completed is not None and not rollback,
     )
     state.deployments.insert(0, record)
     return record
