@@ -32,6 +32,9 @@ DELAY = 15.0  # the services-stable waiter's delay and attempts
 ATTEMPTS = 40
 POLL = 2.0
 BREAKER = "ECS deployment circuit breaker"
+# In the reason of a deployment that rolls back, whatever rolled it back (circuit breaker,
+# deployment alarms): "... rolling back to deploymentId ecs-svc/...".
+ROLLED_BACK = "rolling back to deploymentId"
 LOG_LINES = 10
 HINT = "fix the cause above (the image or its settings), then run `ecslab run-all` again"
 KEPT = "; the service keeps running the last version that worked"
@@ -61,9 +64,10 @@ class Reading:
             return False
         deployments = self.service["deployments"]
         primary = deployments[0] if deployments else {}
-        return any(d.get("rolloutState") == "FAILED" for d in deployments) or str(
-            primary.get("rolloutStateReason", "")
-        ).startswith(BREAKER)
+        reason = str(primary.get("rolloutStateReason", ""))
+        return any(d.get("rolloutState") == "FAILED" for d in deployments) or (
+            reason.startswith(BREAKER) or ROLLED_BACK in reason
+        )
 
     def summary(self) -> str:
         s = self.service or {}
@@ -146,6 +150,7 @@ class ServiceStable:
                     )
                 if reading.failed:
                     cause, rolled_back = self._cause(reading)
+                    cause = self._alarms_first(cause)
                     raise DeployFailed(cause, HINT + (KEPT if rolled_back else ""))
                 if reading.stable:
                     return reading
@@ -164,7 +169,8 @@ class ServiceStable:
         deployments = service.get("deployments") or [{}]
         failed = next((d for d in deployments if d.get("rolloutState") == "FAILED"), None)
         primary = deployments[0]
-        rolled_back = str(primary.get("rolloutStateReason", "")).startswith(BREAKER) and (
+        primary_reason = str(primary.get("rolloutStateReason", ""))
+        rolled_back = (primary_reason.startswith(BREAKER) or ROLLED_BACK in primary_reason) and (
             failed is None or failed is not primary
         )
         head = f"the deployment of service {service.get('serviceName')} failed"
@@ -187,6 +193,19 @@ class ServiceStable:
             parts.append(str(container["reason"]))
         lines = self._log_lines(task)
         return "; ".join(parts) + (f"\nits last log lines:\n{lines}" if lines else ""), rolled_back
+
+    def _alarms_first(self, cause: str) -> str:
+        """The cause, led by the alarms that rolled the deployment back, if any did."""
+        from ecslab.core.errors import AwsError
+        from ecslab.lab.deployment_progress import failure, newest
+
+        try:
+            deployment = newest(self.app)
+        except AwsError:  # no deployment history (older APIs, plain moto): the task's cause
+            return cause
+        if deployment is None or not deployment.triggered_alarms:
+            return cause
+        return f"{failure(deployment)}\n{cause}"
 
     def _newest_stopped_task(self, of_failed: Callable[[str], bool]) -> dict[str, Any] | None:
         from ecslab.aws.session import aws_errors

@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ecslab.aws.ecs import LIFECYCLE_STAGES
 from ecslab.sandbox.emulator.ecs_model import DeploymentRecord, TaskRecord, stamp
 from ecslab.sandbox.emulator.ecs_targets import DEFAULT_WEIGHT
 
@@ -38,19 +39,7 @@ ACCOUNT = "123456789012"  # moto's default account, which fake keys map to
 ROLLBACK_MARK = "rolling back to deploymentId"
 BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
 WEIGHT_MAX = 256  # HAProxy's largest server weight
-# Stages in order (ServiceDeploymentLifecycleStage); waits happen in the named ones.
-STAGES = (
-    "RECONCILE_SERVICE",
-    "PRE_SCALE_UP",
-    "SCALE_UP",
-    "POST_SCALE_UP",
-    "TEST_TRAFFIC_SHIFT",
-    "POST_TEST_TRAFFIC_SHIFT",
-    "PRODUCTION_TRAFFIC_SHIFT",
-    "POST_PRODUCTION_TRAFFIC_SHIFT",
-    "BAKE_TIME",
-    "CLEAN_UP",
-)
+STAGES = LIFECYCLE_STAGES  # the order ECS passes them (aws/ecs.py)
 WATCHED = ("PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME")
 ENDED = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 
