@@ -183,6 +183,22 @@ class Runtime:
             found[name] = Server(name, fields[4], port, int(fields[6]), int(fields[7]))
         return found
 
+    def counters(self, column: str) -> dict[str, int]:
+        """One `show stat` counter (hrsp_5xx, ...) of each target HAProxy holds, by target
+        name; cumulative since HAProxy started or the slot was last reset."""
+        lines = self.command(f"show stat {BACKEND} 4 -1").splitlines()
+        header = lines[0].lstrip("# ").split(",") if lines else []
+        if column not in header:
+            return {}
+        at, name_at = header.index(column), header.index("svname")
+        slots = {slot: name for name, slot in self._slots().items()}
+        found: dict[str, int] = {}
+        for line in lines[1:]:
+            fields = line.split(",")
+            if len(fields) > at and fields[name_at] in slots and fields[at].isdigit():
+                found[slots[fields[name_at]]] = int(fields[at])
+        return found
+
     def add(self, name: str, address: str, port: int) -> None:
         """A target in a free slot, in maintenance until its state is set."""
         notes = self._slots()

@@ -92,11 +92,13 @@ def service(box: Sandbox, image: str) -> dict[str, str]:
     logs.create_log_group(logGroupName="/ecs/test")
     ecs.create_cluster(clusterName="lab")
     blue, green = _group(box, vpc, "lab-blue"), _group(box, vpc, "lab-green")
+    balancer = box.client("elbv2").create_load_balancer(Name="lab", Subnets=subnets)
+    full_name = balancer["LoadBalancers"][0]["LoadBalancerArn"].split(":loadbalancer/")[1]
     box.client("cloudwatch").put_metric_alarm(
         AlarmName=ALARM,
         Namespace="AWS/ApplicationELB",
         MetricName="HTTPCode_Target_5XX_Count",
-        Dimensions=[{"Name": "LoadBalancer", "Value": "app/lab/0123456789abcdef"}],
+        Dimensions=[{"Name": "LoadBalancer", "Value": full_name}],
         Statistic="Sum",
         Period=60,
         EvaluationPeriods=1,
@@ -129,7 +131,7 @@ def service(box: Sandbox, image: str) -> dict[str, str]:
         deploymentConfiguration=_canary(),
     )
     until(stable(box), 90, "version 1 reaches a steady state")
-    return {"blue": blue, "green": green}
+    return {"blue": blue, "green": green, "balancer": full_name}
 
 
 class Load:
@@ -204,8 +206,11 @@ def _update(box: Sandbox, image: str, config: dict[str, Any], **environment: str
     )
 
 
-def _measure_canary(box: Sandbox) -> tuple[Counter[str], float]:
-    """SPLIT_SAMPLE requests while the canary holds its share (checked before and after)."""
+def _measure_canary(box: Sandbox, load: Load) -> tuple[Counter[str], float]:
+    """Every request the load balancer answered while the canary held its share (checked
+    before and after): SPLIT_SAMPLE of this loop's and the load loop's meanwhile. Both
+    count: HAProxy's weighted round robin is one sequence over all clients, so one
+    client's share of it alone can be biased by how the two interleave."""
     url = urlsplit(box.lb_url)
     for _ in range(3):
 
@@ -219,14 +224,15 @@ def _measure_canary(box: Sandbox) -> tuple[Counter[str], float]:
             "the canary takes its share of production traffic",
             step=0.2,
         )
-        started = time.monotonic()
+        started, before = time.monotonic(), Counter(load.answers)
         seen: Counter[str] = Counter(get(url).split()[1] for _ in range(SPLIT_SAMPLE))
+        seen.update(Counter(load.answers) - before)
         print(f"\n{SPLIT_SAMPLE} requests in {time.monotonic() - started:.1f} s")
         after = _latest(box)
         if _weight(after) == CANARY_PERCENT and after["lifecycleStage"] == (
             "PRODUCTION_TRAFFIC_SHIFT"
         ):
-            return seen, 100.0 * seen["2"] / SPLIT_SAMPLE
+            return seen, 100.0 * seen["2"] / sum(seen.values())
     raise AssertionError("the canary's share changed during every measurement")
 
 
@@ -236,7 +242,7 @@ def test_canary_shifts_its_share_then_all_traffic_without_a_failed_request(
     stages: list[str] = []
     with Load(box.lb_url) as load:
         _update(box, image, _canary(), VERSION="2")
-        seen, measured = _measure_canary(box)
+        seen, measured = _measure_canary(box, load)
 
         def finished() -> bool:
             latest = _latest(box)
@@ -246,7 +252,7 @@ def test_canary_shifts_its_share_then_all_traffic_without_a_failed_request(
         until(finished, 150, "the canary deployment succeeds", step=0.3)
         until(stable(box), 60, "version 2 alone runs")
     print(
-        f"\ncanary split: {measured:.1f} % of {SPLIT_SAMPLE} requests on the new version "
+        f"\ncanary split: {measured:.1f} % of {sum(seen.values())} requests on the new version "
         f"(target {CANARY_PERCENT:g} %); answers {dict(seen)}; load loop {dict(load.answers)}"
     )
     assert abs(measured - CANARY_PERCENT) <= SPLIT_TOLERANCE
@@ -301,9 +307,7 @@ def test_an_alarm_during_bake_rolls_back_to_the_old_tasks(
                 MetricData=[
                     {
                         "MetricName": "HTTPCode_Target_5XX_Count",
-                        "Dimensions": [
-                            {"Name": "LoadBalancer", "Value": "app/lab/0123456789abcdef"}
-                        ],
+                        "Dimensions": [{"Name": "LoadBalancer", "Value": service["balancer"]}],
                         "Value": 10,
                         "Unit": "Count",
                     }
@@ -324,3 +328,41 @@ def test_an_alarm_during_bake_rolls_back_to_the_old_tasks(
     assert any(ALARM in event["message"] for event in service_now["events"])
     assert {get(urlsplit(box.lb_url)).split()[1] for _ in range(20)} == {"2"}
     assert "2" in load.answers and "4" in load.answers
+
+
+def test_a_release_that_answers_errors_is_rolled_back_by_the_5xx_alarm(
+    box: Sandbox, service: dict[str, str], image: str
+) -> None:
+    """The whole chain: the canary's 500s counted by HAProxy, published as the load
+    balancer's HTTPCode_Target_5XX_Count, the alarm evaluated, the deployment rolled back.
+    Only the canary's share of requests fails, and none once it is rolled back."""
+    cloudwatch = box.client("cloudwatch")
+
+    def alarm_ok() -> bool:
+        (alarm,) = cloudwatch.describe_alarms(AlarmNames=[ALARM])["MetricAlarms"]
+        return bool(alarm["StateValue"] == "OK")
+
+    until(alarm_ok, 60, "the alarm is back to OK (no errors, notBreaching)")
+    serving = _serving(box)
+    with Load(box.lb_url) as load:
+        _update(box, image, _canary(), VERSION="5", FAIL="1")
+        until(
+            lambda: _latest(box)["status"] == "ROLLBACK_SUCCESSFUL",
+            120,
+            "the 5xx alarm rolls the canary back",
+        )
+        until(stable(box), 60, "the old version alone runs again")
+        failed_before = len(load.failures)
+        time.sleep(3)
+        failed_after = len(load.failures) - failed_before
+    latest = _latest(box)
+    print(
+        f"\n5xx rollback: load loop {dict(load.answers)}, {len(load.failures)} failed "
+        f"requests (all from version 5), at the canary's share before the rollback"
+    )
+    assert latest["alarms"]["triggeredAlarmNames"] == [ALARM]
+    assert ALARM in latest["rollback"]["reason"]
+    assert load.failures and all(f.startswith("HTTP 500: version 5") for f in load.failures)
+    assert failed_after == 0
+    assert set(load.answers) == serving
+    assert _serving(box) == serving

@@ -27,6 +27,7 @@ AREAS: tuple[str, ...] = (
     "scaling",
     "alarms",
     "metrics",
+    "elb_metrics",
 )
 
 

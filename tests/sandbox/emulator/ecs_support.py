@@ -36,7 +36,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = f"version {version} secret-read {bool(secret)}\n".encode()
         # UNHEALTHY: answers everything but its health check (a load balancer must not route)
-        self.send_response(500 if os.environ.get("UNHEALTHY") and self.path == "/health" else 200)
+        # FAIL: healthy, but every other request is answered 500 (a bad release)
+        health = self.path == "/health"
+        failing = os.environ.get("UNHEALTHY") if health else os.environ.get("FAIL")
+        self.send_response(500 if failing else 200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
