@@ -50,7 +50,7 @@ from ecslab.aws.cloudformation import (
 )
 from ecslab.aws.session import Transient
 from ecslab.core.clock import ProgressDeadline
-from ecslab.core.errors import DeployFailed, Interrupted
+from ecslab.core.errors import AwsError, DeployFailed, Interrupted
 
 if TYPE_CHECKING:
     from ecslab.core.ui import StatusLine
@@ -687,7 +687,7 @@ def _poll_until_settled(
     line: StatusLine,
     settlement: Settlement,
 ) -> Stack | None:
-    last_status = ""
+    last_status = line_detail = ""
     while True:
         try:
             stack = cfn.describe(stack_id, fresh=True)
@@ -710,10 +710,31 @@ def _poll_until_settled(
                 line.update(f"stack {name}: waiting for CloudFormation to report the operation")
             else:
                 last_status = stack.status
-                line.update(f"stack {stack.name}: {stack.status}")
+                detail = _service_deployment(app, seen)
+                if detail and detail != line_detail:  # a stage or a traffic shift moved on
+                    poller.progress()
+                    line_detail = detail
+                line.update(
+                    f"stack {stack.name}: {stack.status}" + (f"; {detail}" if detail else "")
+                )
         if poller.expired():
             raise _timed_out(stack_id, last_status, poller)
         poller.sleep()
+
+
+def _service_deployment(app: Context, seen: list[StackEvent]) -> str:
+    """While the stack updates an ECS service, where the service's deployment is (stage,
+    traffic split: a blue/green bake can last minutes without a stack event); "" else."""
+    services = [e for e in seen if e.resource_type == "AWS::ECS::Service"]
+    if not services or not services[-1].status.endswith("_IN_PROGRESS"):
+        return ""
+    from ecslab.lab.deployment_progress import describe, newest
+
+    try:
+        found = newest(app)
+    except AwsError:  # no service yet, or no deployment history to read
+        return ""
+    return describe(found) if found is not None and not found.ended else ""
 
 
 def settled_status(status: str) -> bool:
