@@ -673,7 +673,7 @@ def wait_for_stack(
         and stack is not None
         and (failed(stack.status) or stack.status not in SUCCESS_STATES)
     ):
-        raise _deploy_failed(stack, seen, resume)
+        raise _deploy_failed(stack, seen, resume, _alarm_rollback(app, seen))
     return stack
 
 
@@ -737,6 +737,24 @@ def _service_deployment(app: Context, seen: list[StackEvent]) -> str:
     return describe(found) if found is not None and not found.ended else ""
 
 
+def _alarm_rollback(app: Context, seen: list[StackEvent]) -> str:
+    """When the stack failed on its ECS service and the service's deployment was rolled
+    back by deployment alarms: which alarms (a stack event does not name them)."""
+    failed = first_failure(seen)
+    if failed is None or failed.resource_type != "AWS::ECS::Service":
+        return ""
+    from ecslab.lab.deployment_progress import failure
+
+    names = app.config.names
+    try:
+        history = app.aws.ecs.service_deployments(names.cluster, names.service)
+    except AwsError:
+        return ""
+    # The stack's own rollback may have started a newer deployment since: look a little back.
+    found = next((d for d in history[:3] if d.triggered_alarms and d.ended), None)
+    return failure(found) if found is not None else ""
+
+
 def settled_status(status: str) -> bool:
     """A status an operation ends in (REVIEW_IN_PROGRESS is where a new stack waits)."""
     return not in_progress(status) and status != "REVIEW_IN_PROGRESS"
@@ -793,12 +811,16 @@ def _timed_out(stack_id: str, status: str, poller: Poller) -> DeployFailed:
     )
 
 
-def _deploy_failed(stack: Stack, events: Sequence[StackEvent], resume: str) -> DeployFailed:
+def _deploy_failed(
+    stack: Stack, events: Sequence[StackEvent], resume: str, alarms: str = ""
+) -> DeployFailed:
     cause = first_failure(events)
     if cause is not None:
         why = f"{cause.logical_id} ({cause.resource_type}) {cause.status}: {cause.reason}"
     else:
         why = stack.reason or "no reason given"
+    if alarms:
+        why += f"; {alarms}"
     return DeployFailed(
         f"stack {stack.name} ended {stack.status}. Root cause: {why}",
         f"fix that, then run `{resume}` again",
