@@ -452,7 +452,7 @@ def test_traffic_shifting_names_what_ecs_needs() -> None:
         "StepBakeTimeInMinutes": ref("TrafficShiftMinutes"),
     }
     assert _if(deployment["Alarms"])[1] == {
-        "AlarmNames": [ref("TargetErrorsAlarm")],
+        "AlarmNames": [props("TargetErrorsAlarm")["AlarmName"]],
         "Enable": True,
         "Rollback": True,
     }
