@@ -90,7 +90,10 @@ def resource_map_update_with_dependents() -> Any:
             dependents = [
                 name
                 for name, body in self._resource_json_map.items()
-                if name not in changed and _refers_to(body, changed)
+                # only resources the stack has: one whose Condition is false was never made
+                if name not in changed
+                and name in self._parsed_resources
+                and _refers_to(body, changed)
             ]
             if not dependents:
                 return
