@@ -24,7 +24,8 @@ def first_line(body: str) -> str:
 def get(url: str, timeout: float = 10.0) -> tuple[int, str]:
     """One GET, with no proxy: (status, body), or (0, what went wrong)."""
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    host = parts.hostname or "127.0.0.1"
+    connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
     try:
         connection.request("GET", parts.path or "/")
         response = connection.getresponse()
@@ -65,6 +66,11 @@ class Load:
         with self._lock:
             return sum(self.answers.values())
 
+    def snapshot(self) -> Counter[str]:
+        """The answers so far, copied while no thread adds to them."""
+        with self._lock:
+            return Counter(self.answers)
+
     def __enter__(self) -> Load:
         for thread in self._threads:
             thread.start()
@@ -85,7 +91,6 @@ class Load:
                 if status == 200:
                     self.answers[self.key(body)] += 1
                 else:
-                    line = f"HTTP {status}: {body[:80]}" if status else body
-                    self.failures.append(f"{time.strftime('%H:%M:%S')} {line}")
+                    self.failures.append(f"HTTP {status}: {body[:80]}" if status else body)
             if self.pause:
                 self._stop.wait(self.pause)

@@ -1,5 +1,6 @@
-"""ECS: the service (deployments, counts, events, network), its tasks and task definitions;
-one-off tasks (RunTask, StopTask) and ECS Exec sessions (ExecuteCommand)."""
+"""ECS: the service (deployments, counts, events, network), its service deployments (stage,
+traffic split, alarms, rollback), its tasks and task definitions; one-off tasks (RunTask,
+StopTask) and ECS Exec sessions (ExecuteCommand)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,44 @@ if TYPE_CHECKING:
     from ecslab.aws.session import Aws
 
 _DESCRIBE_LIMIT = 100  # describe_tasks takes at most 100 ARNs
+# ListServiceDeployments has no botocore paginator: pages of 20 (its default), at most
+# this many read. A service with more history than that shows its newest ones.
+_DEPLOYMENT_PAGES = 10
+ENDED_STATUSES = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
+# ServiceDeploymentLifecycleStage, in the order a blue/green, canary or linear deployment
+# passes them.
+LIFECYCLE_STAGES = (
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+    "BAKE_TIME",
+    "CLEAN_UP",
+)
+
+
+@dataclass(frozen=True)
+class ServiceDeployment:
+    """One service deployment (ECS's deployment history): where it is and where traffic is."""
+
+    arn: str
+    status: str  # PENDING, IN_PROGRESS, SUCCESSFUL, ROLLBACK_SUCCESSFUL, ...
+    status_reason: str
+    stage: str  # lifecycleStage (blue/green, canary, linear), "" when ECS gives none
+    created_at: datetime | None
+    target_revision: str
+    target_weight: float | None  # production traffic on the new revision, in percent
+    alarms: tuple[str, ...]
+    triggered_alarms: tuple[str, ...]
+    rollback_reason: str
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -225,6 +264,33 @@ class Ecs:
                 )
                 found.extend(_task(raw) for raw in response.get("tasks", []))
         return found
+
+    def service_deployments(self, cluster: str, service: str) -> list[ServiceDeployment]:
+        """The service's deployment history, newest first (ListServiceDeployments, paged
+        and bounded, then DescribeServiceDeployments 20 at a time)."""
+        arns: list[tuple[Any, str]] = []
+        with aws_errors(f"list the deployments of ECS service {service}"):
+            token: str | None = None
+            for _ in range(_DEPLOYMENT_PAGES):
+                extra = {"nextToken": token} if token else {}
+                page = self._client.list_service_deployments(
+                    cluster=cluster, service=service, **extra
+                )
+                arns.extend(
+                    (b.get("createdAt"), b["serviceDeploymentArn"])
+                    for b in page.get("serviceDeployments", [])
+                )
+                token = page.get("nextToken")
+                if not token:
+                    break
+            newest = [arn for _, arn in sorted(arns, key=_newest_first)]
+            found: list[ServiceDeployment] = []
+            for start in range(0, len(newest), 20):
+                answer = self._client.describe_service_deployments(
+                    serviceDeploymentArns=newest[start : start + 20]
+                )
+                found.extend(_service_deployment(d) for d in answer.get("serviceDeployments", []))
+        return sorted(found, key=lambda d: _newest_first((d.created_at, d.arn)))
 
     def container_image(self, task_definition: str, container: str) -> str | None:
         """The image reference a task definition gives `container`."""
@@ -450,4 +516,27 @@ def _task(raw: dict[str, Any]) -> Task:
             )
             for c in raw.get("containers", [])
         ),
+    )
+
+
+def _newest_first(item: tuple[Any, str]) -> tuple[float, str]:
+    created, arn = item
+    return (-created.timestamp() if isinstance(created, datetime) else 0.0, arn)
+
+
+def _service_deployment(raw: dict[str, Any]) -> ServiceDeployment:
+    target = raw.get("targetServiceRevision") or {}
+    alarms = raw.get("alarms") or {}
+    weight = target.get("requestedProductionTrafficWeight")
+    return ServiceDeployment(
+        arn=raw.get("serviceDeploymentArn", ""),
+        status=raw.get("status", ""),
+        status_reason=raw.get("statusReason", ""),
+        stage=raw.get("lifecycleStage", ""),
+        created_at=raw.get("createdAt"),
+        target_revision=target.get("arn", ""),
+        target_weight=None if weight is None else float(weight),
+        alarms=tuple(alarms.get("alarmNames") or ()),
+        triggered_alarms=tuple(alarms.get("triggeredAlarmNames") or ()),
+        rollback_reason=(raw.get("rollback") or {}).get("reason", ""),
     )

@@ -159,6 +159,7 @@ def _register() -> None:
         lab.plan,
         lab.verify,
         inspect.status,
+        inspect.wait,
         inspect.logs,
         inspect.explain,
         config_cmd.config,

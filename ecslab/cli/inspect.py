@@ -1,4 +1,4 @@
-"""Commands that look without changing: status, logs, explain."""
+"""Commands that look without changing: status, wait, logs, explain."""
 
 from __future__ import annotations
 
@@ -51,6 +51,37 @@ def status(app: App, watch: bool, interval: float, count: int | None) -> None:
     from ecslab.views.status import show_status
 
     show_status(app)
+
+
+@click.command("wait")
+@click.option(
+    "--until",
+    "target",
+    default="deployed",
+    show_default=True,
+    metavar="deployed|stable|STAGE",
+    help="deployed: the newest deployment succeeded; stable: that, and the service runs "
+    "its desired count in one deployment; STAGE: a lifecycle stage (bake_time, "
+    "production_traffic_shift, ...) of a blue/green, canary or linear deployment.",
+)
+@with_app
+def wait(app: App, target: str) -> None:
+    """Wait for the service's newest deployment, showing its stage and traffic split.
+
+    Exits 0 once there, 5 when the deployment fails or is rolled back (naming the alarm
+    that rolled it back), and 5 after the `timeout` setting (default 30m) without getting
+    there.
+
+    \b
+    Examples:
+      ecslab wait
+      ecslab wait --until bake_time
+      ecslab --sandbox wait --until stable
+    """
+    from ecslab.lab.deployment_progress import describe, wait_until
+
+    deployment = wait_until(app, target, lambda line: app.ui.info(line))
+    app.ui.success(f"{target}: {describe(deployment)}")
 
 
 @click.command("logs")

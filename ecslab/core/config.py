@@ -20,6 +20,9 @@ from ecslab.core.config_file import FileValue, read_config_file
 from ecslab.core.errors import ConfigError
 from ecslab.core.facts import DEFAULT_PLATFORM, MICROSITE_RELPATH, PLATFORMS, TEMPLATE_RELPATH
 from ecslab.core.naming import Names, max_prefix_length
+from ecslab.core.strategy import MAX_MINUTES as MAX_BAKE_MINUTES
+from ecslab.core.strategy import Strategy
+from ecslab.core.strategy import parse as parse_strategy
 
 DEFAULT_CONFIG_FILE = "ecslab.yaml"
 ENV_PREFIX = "ECSLAB_"
@@ -227,6 +230,18 @@ class Config:
     deployment_min_healthy_percent: int = _setting(
         "int", "ECS deployment minimum healthy percent", 100
     )
+    deployment_strategy: str = _setting(
+        "str",
+        "How a new release takes traffic: rolling, blue-green, canary:PERCENT:MINUTES or "
+        "linear:PERCENT:MINUTES (see `ecslab explain DeploymentStrategy`)",
+        "rolling",
+    )
+    deployment_bake_minutes: int = _setting(
+        "int",
+        "Minutes the new tasks take all traffic, watched by the rollback alarm, before the "
+        "old ones stop (blue-green, canary, linear)",
+        5,
+    )
     sandbox: bool = _setting(
         "bool",
         "Rehearse the lab on this machine, no AWS account needed: moto plays the AWS API, "
@@ -243,6 +258,11 @@ class Config:
     @property
     def names(self) -> Names:
         return Names(self.project_name, self.environment)
+
+    @property
+    def strategy(self) -> Strategy:
+        """The deployment strategy, parsed (validate() has checked it)."""
+        return parse_strategy(self.deployment_strategy)
 
     def source_of(self, key: str) -> str:
         """Where a value came from, for messages: 'flag --region', 'ECSLAB_REGION', ..."""
@@ -598,6 +618,16 @@ def _check_deployment(config: Config) -> None:
             "with deployment_max_percent 100 leaves ECS no room to start or stop a task",
             "use 200/100 for a rolling update without downtime",
         )
+    _check_strategy(config)
+
+
+def _check_strategy(config: Config) -> None:
+    try:
+        parse_strategy(config.deployment_strategy)
+    except ValueError as exc:
+        raise _fail(config, "deployment_strategy", str(exc), "for example: canary:10:5") from None
+    if not 0 <= config.deployment_bake_minutes <= MAX_BAKE_MINUTES:
+        raise _fail(config, "deployment_bake_minutes", f"is not valid: use 0 to {MAX_BAKE_MINUTES}")
 
 
 def _check_misc(config: Config) -> None:

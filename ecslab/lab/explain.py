@@ -110,6 +110,28 @@ PURPOSES: Mapping[str, str] = {
         "a new ContainerPort can replace it."
     ),
     "Listener": "Accepts HTTP on port 80 at the load balancer and forwards to the target group.",
+    "AlternateTargetGroup": (
+        "Only with a BLUE_GREEN, CANARY or LINEAR DeploymentStrategy: the second target group "
+        "the new tasks of a deployment register in, so both versions run side by side. It "
+        "and TargetGroup swap roles at every deployment."
+    ),
+    "ProductionListenerRule": (
+        "Only when traffic shifts: the listener rule whose two forward weights ECS changes "
+        "during a deployment (canary percent, linear steps, all at once for blue/green)."
+    ),
+    "TestListenerRule": (
+        "Only when traffic shifts: requests with the header X-Ecslab-Traffic: test reach the "
+        "new tasks before production traffic does."
+    ),
+    "EcsInfrastructureRole": (
+        "Only when traffic shifts: the role ECS assumes to register tasks in the alternate "
+        "target group and change the listener rules (managed policy "
+        "AmazonECSInfrastructureRolePolicyForLoadBalancers)."
+    ),
+    "TargetErrorsAlarm": (
+        "Only when traffic shifts: the tasks' 5xx answers through the load balancer, five or "
+        "more in a minute. A deployment rolls back when it goes off, and names it."
+    ),
     "EcsService": (
         "Keeps DesiredCount tasks of the task definition running on Fargate, replaces failed "
         "ones, registers them in the target group, and rolls out new revisions."
@@ -226,6 +248,18 @@ DEPARTURES: tuple[Departure, ...] = (
         "Pass 100 and 0 to get the lab's behaviour.",
         "100/0 lets ECS stop every running task before starting the new ones: each deploy "
         "is an outage.",
+    ),
+    Departure(
+        "deployment-strategy",
+        "Rolling updates only.",
+        "A DeploymentStrategy parameter (ecslab's deployment_strategy: rolling, blue-green, "
+        "canary:PERCENT:MINUTES, linear:PERCENT:MINUTES). All but ROLLING add an alternate "
+        "target group, production and test listener rules, ECS's infrastructure role for "
+        "load balancers, a bake time (BakeTimeMinutes) and a target 5xx alarm that rolls the "
+        "deployment back. ROLLING, the default, adds nothing.",
+        "A rolling update sends production traffic to each new task as soon as it is "
+        "healthy; shifting traffic by weight tries the new version on a share first, keeps "
+        "the old tasks through the bake time and rolls back by moving the weights back.",
     ),
     Departure(
         "circuit-breaker",

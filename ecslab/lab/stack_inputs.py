@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ecslab.aws.cloudformation import Stack
     from ecslab.aws.ec2 import Subnet
     from ecslab.aws.ecr import ImageDetail
+    from ecslab.core.strategy import Strategy
     from ecslab.lab.context import Context
     from ecslab.lab.deploy import DesiredStack
 
@@ -303,4 +304,17 @@ def service_values(app: Context, image_reference: str, network: Network) -> dict
         "SubnetIds": ",".join(network.subnet_ids),
         "DeploymentMaximumPercent": str(config.deployment_max_percent),
         "DeploymentMinimumHealthyPercent": str(config.deployment_min_healthy_percent),
+        **strategy_parameters(config.strategy, config.deployment_bake_minutes),
     }
+
+
+def strategy_parameters(strategy: Strategy, bake_minutes: int) -> dict[str, str]:
+    """The template's deployment strategy parameters (see core/strategy.py)."""
+    values = {"DeploymentStrategy": strategy.api_name, "BakeTimeMinutes": str(bake_minutes)}
+    if strategy.kind == "canary":
+        values["CanaryPercent"] = f"{strategy.percent:g}"
+    if strategy.kind == "linear":
+        values["LinearStepPercent"] = f"{strategy.percent:g}"
+    if strategy.kind in ("canary", "linear"):
+        values["TrafficShiftMinutes"] = str(strategy.minutes)
+    return values

@@ -28,7 +28,7 @@ from ecslab.aws.cloudformation import (
 )
 from ecslab.aws.errors import Transient
 from ecslab.core.clock import ProgressDeadline
-from ecslab.core.errors import DeployFailed, Interrupted
+from ecslab.core.errors import AwsError, DeployFailed, Interrupted
 
 if TYPE_CHECKING:
     from ecslab.core.ui import StatusLine
@@ -152,7 +152,7 @@ def wait_for_stack(
         and stack is not None
         and (failed(stack.status) or stack.status not in SUCCESS_STATES)
     ):
-        raise _deploy_failed(stack, seen, resume)
+        raise _deploy_failed(stack, seen, resume, _alarm_rollback(app, seen))
     return stack
 
 
@@ -166,7 +166,7 @@ def _poll_until_settled(
     line: StatusLine,
     settlement: Settlement,
 ) -> Stack | None:
-    last_status = ""
+    last_status = shown_deployment = ""
     while True:
         try:
             stack = cfn.describe(stack_id, fresh=True)
@@ -189,10 +189,48 @@ def _poll_until_settled(
                 line.update(f"stack {name}: waiting for CloudFormation to report the operation")
             else:
                 last_status = stack.status
-                line.update(f"stack {stack.name}: {stack.status}")
+                deployment = _service_deployment(app, seen)
+                if deployment and deployment != shown_deployment:
+                    poller.progress()  # a stage or a traffic shift moved on
+                    shown_deployment = deployment
+                suffix = f"; {deployment}" if deployment else ""
+                line.update(f"stack {stack.name}: {stack.status}{suffix}")
         if poller.expired():
             raise _timed_out(stack_id, last_status, poller)
         poller.sleep()
+
+
+def _service_deployment(app: Context, seen: list[StackEvent]) -> str:
+    """While the stack updates an ECS service, where the service's deployment is (stage,
+    traffic split: a blue/green bake can last minutes without a stack event); "" else."""
+    services = [e for e in seen if e.resource_type == "AWS::ECS::Service"]
+    if not services or not services[-1].status.endswith("_IN_PROGRESS"):
+        return ""
+    from ecslab.lab.deployment_progress import describe, newest
+
+    try:
+        found = newest(app)
+    except AwsError:  # no service yet, or no deployment history to read
+        return ""
+    return describe(found) if found is not None and not found.ended else ""
+
+
+def _alarm_rollback(app: Context, seen: list[StackEvent]) -> str:
+    """When the stack failed on its ECS service and the service's deployment was rolled
+    back by deployment alarms: which alarms (a stack event does not name them)."""
+    cause = first_failure(seen)
+    if cause is None or cause.resource_type != "AWS::ECS::Service":
+        return ""
+    from ecslab.lab.deployment_progress import failure
+
+    names = app.config.names
+    try:
+        history = app.aws.ecs.service_deployments(names.cluster, names.service)
+    except AwsError:
+        return ""
+    # The stack's own rollback may have started a newer deployment since: look a little back.
+    found = next((d for d in history[:3] if d.triggered_alarms and d.ended), None)
+    return failure(found) if found is not None else ""
 
 
 def settled_status(status: str) -> bool:
@@ -251,12 +289,16 @@ def _timed_out(stack_id: str, status: str, poller: Poller) -> DeployFailed:
     )
 
 
-def _deploy_failed(stack: Stack, events: Sequence[StackEvent], resume: str) -> DeployFailed:
+def _deploy_failed(
+    stack: Stack, events: Sequence[StackEvent], resume: str, alarms: str = ""
+) -> DeployFailed:
     cause = first_failure(events)
     if cause is not None:
         why = f"{cause.logical_id} ({cause.resource_type}) {cause.status}: {cause.reason}"
     else:
         why = stack.reason or "no reason given"
+    if alarms:
+        why += f"; {alarms}"
     return DeployFailed(
         f"stack {stack.name} ended {stack.status}. Root cause: {why}",
         f"fix that, then run `{resume}` again",

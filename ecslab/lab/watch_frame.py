@@ -1,9 +1,11 @@
 """`ecslab status --watch`: the autoscaling at work, read into one frame per refresh.
 
 `read_frame()` gathers what a learner wants to see while the service scales: the service's
-desired/running/pending counts, its tasks (state, health, age), the load balancer's
-targets, each scaling alarm's metric over its recent periods against its threshold, the
-alarms' states, and the newest scaling activities. Every part that cannot be read becomes a
+desired/running/pending counts, its newest deployment (status, lifecycle stage and the
+traffic split of a blue/green, canary or linear one; left out where ECS keeps no
+history), its tasks (state, health, age), the load balancer's targets, each scaling
+alarm's metric over its recent periods against its threshold, the alarms' states, and the
+newest scaling activities. Every part that cannot be read becomes a
 note in the frame instead of an error, so the view keeps refreshing. `views.watch` renders
 frames.
 
@@ -55,6 +57,7 @@ class Frame:
     alarms: tuple[AlarmLine, ...] = ()
     activities: tuple[Activity, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    deployment: str = ""  # deployment_progress.describe of the newest deployment
 
     def clock_note(self) -> str:
         if self.time_scale == 1.0:
@@ -83,6 +86,7 @@ def read_frame(
     setup = _try(notes, "alarms", lambda: scaling.read(app.config.names, cluster, name))
     alarms = sorted(setup.alarms.values(), key=lambda a: a.name) if setup else []
     lines = [_alarm_line(scaling, a, now, time_scale, notes) for a in alarms]
+    deployment = _deployment_line(app)
     rid = resource_id(cluster, name)
     activities = _try(notes, "scaling activities", lambda: scaling.activities(rid, ACTIVITIES))
     return Frame(
@@ -96,7 +100,20 @@ def read_frame(
         alarms=tuple(lines),
         activities=tuple(activities or ()),
         notes=tuple(notes),
+        deployment=deployment,
     )
+
+
+def _deployment_line(app: Context) -> str:
+    """The newest deployment in one line; "" where ECS has no deployment history to read
+    (an endpoint without ListServiceDeployments), which is not worth a note every frame."""
+    from ecslab.lab.deployment_progress import describe, newest
+
+    try:
+        found = newest(app)
+    except AwsError:
+        return ""
+    return describe(found) if found is not None else ""
 
 
 def _alarm_line(

@@ -4,7 +4,8 @@ moto's CloudFormation skips AWS::ApplicationAutoScaling::ScalableTarget and ::Sc
 and AWS::CloudWatch::Alarm (the stack still completes), so verify would find no scaling at
 all. `AutoscalingEmulator` reads the *deployed* template (GetTemplate) with the stack's
 parameters and physical resources, resolves what those resources use (Ref, Fn::Sub,
-Fn::Join, Fn::Select, Fn::GetAtt, pseudo parameters), then registers the scalable targets,
+Fn::Join, Fn::Select, Fn::GetAtt, pseudo parameters; a resource whose Condition is false
+is left out, as CloudFormation leaves it out), then registers the scalable targets,
 puts the scaling policies, and puts the alarms with the policies' ARNs as actions, the
 order CloudFormation would make them in. Only what differs from moto's current state is
 called, so a second run changes nothing and an edited template updates what it changed.
@@ -114,6 +115,8 @@ class AutoscalingEmulator:
         for kind in EMULATED:
             for logical_id, resource in template.get("Resources", {}).items():
                 if isinstance(resource, dict) and resource.get("Type") == kind:
+                    if not self._made(resolver, logical_id, resource):
+                        continue  # its Condition is false: CloudFormation leaves it out
                     names.append(logical_id)
                     change = self._one(resolver, logical_id, resource, apply=apply)
                     changes += [change] if change else []
@@ -123,8 +126,6 @@ class AutoscalingEmulator:
         self, resolver: Resolver, logical_id: str, resource: dict[str, Any], *, apply: bool
     ) -> Change | None:
         try:
-            if "Condition" in resource:
-                raise Unsupported("resources with a Condition are not emulated")
             properties = resolver.resolve(resource.get("Properties", {}))
             call = _BUILDERS[resource["Type"]](self._aws, resolver, logical_id, properties)
         except Unsupported as exc:
@@ -140,6 +141,19 @@ class AutoscalingEmulator:
             call, (current or {}) if same else answer, logical_id
         )
         return None if same else Change(logical_id, call.action, call.name)
+
+    @staticmethod
+    def _made(resolver: Resolver, logical_id: str, resource: dict[str, Any]) -> bool:
+        """Whether CloudFormation makes the resource (its Condition, if any, is true)."""
+        if "Condition" not in resource:
+            return True
+        try:
+            return resolver.condition(str(resource["Condition"]))
+        except Unsupported as exc:
+            raise DeployFailed(
+                f"the sandbox cannot emulate {logical_id} ({resource['Type']}): {exc}",
+                "the sandbox evaluates Fn::Equals, Fn::Not, Fn::And, Fn::Or and Condition",
+            ) from exc
 
     def _physical_ids(self, stack: Stack) -> dict[str, tuple[str, str]]:
         """Logical id -> (type, physical id) of what the stack really made."""
@@ -218,6 +232,27 @@ class Resolver:
         resolved = {k: self.resolve(v) for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
+    def condition(self, name: str) -> bool:
+        """A template condition's value (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition)."""
+        conditions = self.template.get("Conditions", {})
+        if name not in conditions:
+            raise Unsupported(f"the template has no condition {name}")
+        return self._truth(conditions[name])
+
+    def _truth(self, value: Any) -> bool:
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Condition":
+                return self.condition(str(arg))
+            if key == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
+                return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
+            if key == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:
+                return not self._truth(arg[0])
+            if key in ("Fn::And", "Fn::Or") and isinstance(arg, list):
+                found = [self._truth(item) for item in arg]
+                return all(found) if key == "Fn::And" else any(found)
+        raise Unsupported(f"the condition {value!r} is not evaluated in the sandbox")
+
     def _function(self, name: str, arg: Any) -> Any:
         if name == "Fn::Sub":
             return self._sub(arg)
@@ -280,6 +315,10 @@ class Resolver:
             ("AWS::ECS::Service", "ServiceArn"): lambda: physical,
             ("AWS::ECS::Cluster", "Arn"): lambda: (
                 f"arn:{partition}:ecs:{region}:{account}:cluster/{physical}"
+            ),
+            # arn:...:loadbalancer/app/NAME/ID -> app/NAME/ID (its metrics' dimension)
+            ("AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerFullName"): lambda: (
+                physical.split(":loadbalancer/", 1)[-1]
             ),
         }
         getter = getters.get((kind, attribute))

@@ -4,7 +4,8 @@
 server) and starts `haproxy -db` by PID; `sandbox down` stops it by that PID. HAProxy runs
 no health check of its own: the ECS scheduler (emulator area `ecs_scheduler`) probes the
 targets with the target group's settings and drives HAProxy through its runtime API
-(`add server`, `set server ... state ready|drain|maint`, `del server`), so what HAProxy
+(`add server`, `set server ... state ready|drain|maint`, `set server ... weight N` for a
+deployment's traffic split, `del server`), so what HAProxy
 routes to is exactly what `describe_target_health` calls healthy. With no ready server
 HAProxy answers 503, as an ALB with no healthy target does.
 """
@@ -182,6 +183,22 @@ class Runtime:
             found[name] = Server(name, fields[4], port, int(fields[6]), int(fields[7]))
         return found
 
+    def counters(self, column: str) -> dict[str, int]:
+        """One `show stat` counter (hrsp_5xx, ...) of each target HAProxy holds, by target
+        name; cumulative since HAProxy started or the slot was last reset."""
+        lines = self.command(f"show stat {BACKEND} 4 -1").splitlines()
+        header = lines[0].lstrip("# ").split(",") if lines else []
+        if column not in header:
+            return {}
+        at, name_at = header.index(column), header.index("svname")
+        slots = {slot: name for name, slot in self._slots().items()}
+        found: dict[str, int] = {}
+        for line in lines[1:]:
+            fields = line.split(",")
+            if len(fields) > at and fields[name_at] in slots and fields[at].isdigit():
+                found[slots[fields[name_at]]] = int(fields[at])
+        return found
+
     def add(self, name: str, address: str, port: int) -> None:
         """A target in a free slot, in maintenance until its state is set."""
         notes = self._slots()
@@ -196,6 +213,10 @@ class Runtime:
 
     def set_state(self, name: str, state: str) -> None:
         self._checked(f"set server {BACKEND}/{self._slot(name)} state {state}")
+
+    def set_weight(self, name: str, weight: int) -> None:
+        """The server's share of requests (0-256; roundrobin honours changes at once)."""
+        self._checked(f"set server {BACKEND}/{self._slot(name)} weight {weight}")
 
     def delete(self, name: str) -> None:
         notes = self._slots()

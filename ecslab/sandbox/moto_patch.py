@@ -124,7 +124,10 @@ def _update_with_dependents(original: Any) -> Any:
             dependents = [
                 name
                 for name, body in self._resource_json_map.items()
-                if name not in changed and references(body) & changed
+                # only resources the stack has: one whose Condition is false was never made
+                if name not in changed
+                and name in self._parsed_resources
+                and references(body) & changed
             ]
             if not dependents:
                 return

@@ -35,6 +35,9 @@ DELAY = 15.0  # the services-stable waiter's delay and attempts
 ATTEMPTS = 40
 POLL = 2.0
 BREAKER = "ECS deployment circuit breaker"
+# In the reason of a deployment that rolls back, whatever rolled it back (circuit breaker,
+# deployment alarms): "... rolling back to deploymentId ecs-svc/...".
+ROLLED_BACK = "rolling back to deploymentId"
 LOG_LINES = 10
 HINT = "fix the cause above (the image or its settings), then run `ecslab run-all` again"
 KEPT = "; the service keeps running the last version that worked"
@@ -63,8 +66,9 @@ class Reading:
         if self.service is None:
             return False
         deployments = self.service.deployments
+        reason = deployments[0].rollout_reason if deployments else ""
         return any(d.rollout_state == "FAILED" for d in deployments) or (
-            bool(deployments) and deployments[0].rollout_reason.startswith(BREAKER)
+            reason.startswith(BREAKER) or ROLLED_BACK in reason
         )
 
     def summary(self) -> str:
@@ -140,6 +144,7 @@ class ServiceStable:
                     )
                 if reading.failed:
                     cause, rolled_back = self._cause(reading)
+                    cause = self._alarms_first(cause)
                     raise DeployFailed(cause, HINT + (KEPT if rolled_back else ""))
                 if reading.stable:
                     return reading
@@ -158,9 +163,10 @@ class ServiceStable:
         service = reading.service
         failed = next((d for d in service.deployments if d.rollout_state == "FAILED"), None)
         primary = service.deployments[0] if service.deployments else None
+        reason = primary.rollout_reason if primary is not None else ""
         rolled_back = (
             primary is not None
-            and primary.rollout_reason.startswith(BREAKER)
+            and (reason.startswith(BREAKER) or ROLLED_BACK in reason)
             and (failed is None or failed is not primary)
         )
         head = f"the deployment of service {service.name} failed"
@@ -181,6 +187,19 @@ class ServiceStable:
             parts.append(container.reason)
         lines = self._log_lines(task)
         return "; ".join(parts) + (f"\nits last log lines:\n{lines}" if lines else ""), rolled_back
+
+    def _alarms_first(self, cause: str) -> str:
+        """The cause, led by the alarms that rolled the deployment back, if any did."""
+        from ecslab.core.errors import AwsError
+        from ecslab.lab.deployment_progress import failure, newest
+
+        try:
+            deployment = newest(self.app)
+        except AwsError:  # no deployment history (older APIs, plain moto): the task's cause
+            return cause
+        if deployment is None or not deployment.triggered_alarms:
+            return cause
+        return f"{failure(deployment)}\n{cause}"
 
     def _newest_stopped_task(self, of_failed: Callable[[str], bool]) -> Task | None:
         names = self.app.config.names

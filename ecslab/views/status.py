@@ -1,10 +1,11 @@
 """`ecslab status`: what is deployed and how it is doing, in tables or one JSON summary.
 
 Stack status and outputs; the ECS service's desired/running/pending counts and each
-deployment's rollout state; target health; the image the service runs against the newest
-one in ECR; the autoscaling target, policies and alarms. The stack is read first and its
-failure is fatal (credentials, endpoint); every later section that cannot be read is shown
-as a warning and the rest still shows.
+deployment's rollout state; the newest service deployment's status, lifecycle stage and
+traffic split (where ECS keeps a deployment history); target health; the image the
+service runs against the newest one in ECR; the autoscaling target, policies and alarms.
+The stack is read first and its failure is fatal (credentials, endpoint); every later
+section that cannot be read is shown as a warning and the rest still shows.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class StatusReport:
     image: dict[str, Any] | None = None
     autoscaling: dict[str, Any] | None = None
     unread: list[str] = field(default_factory=list)
+    service_deployment: dict[str, Any] | None = None
 
 
 def show_status(app: Context) -> StatusReport:
@@ -52,6 +54,7 @@ def show_status(app: Context) -> StatusReport:
     snapshot = _guarded(app, report, "service", observer.snapshot)
     if snapshot is not None and snapshot.service is not None:
         _show_service(app, snapshot, report)
+        _show_service_deployment(app, report)
         _guarded(app, report, "image", lambda: _show_image(app, stack, snapshot, report))
         cluster, service = observer.service_ref(stack)
         _guarded(app, report, "autoscaling", lambda: _show_scaling(app, cluster, service, report))
@@ -107,6 +110,28 @@ def _show_service(app: Context, snapshot: Snapshot, report: StatusReport) -> Non
         [tuple(d[c] for c in columns) for d in deployments],
     )
     _show_targets(app, snapshot, report)
+
+
+def _show_service_deployment(app: Context, report: StatusReport) -> None:
+    """The newest service deployment in one line; nothing where ECS keeps no deployment
+    history to read (an endpoint without ListServiceDeployments)."""
+    from ecslab.lab.deployment_progress import describe, newest
+
+    try:
+        found = newest(app)
+    except AwsError:
+        return
+    if found is None:
+        return
+    report.service_deployment = {
+        "arn": found.arn,
+        "status": found.status,
+        "stage": found.stage,
+        "production_traffic_percent_new": found.target_weight,
+        "triggered_alarms": list(found.triggered_alarms),
+        "rollback_reason": found.rollback_reason,
+    }
+    app.ui.info(describe(found))
 
 
 def _deployment(d: Deployment) -> dict[str, Any]:

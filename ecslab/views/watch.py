@@ -34,6 +34,8 @@ def sparkline(values: Sequence[float], top: float = 100.0) -> str:
 def frame_lines(frame: Frame) -> list[str]:
     """The frame as plain lines (the non-terminal view, and what tests read)."""
     lines = [f"service: desired {frame.desired}, running {frame.running}, pending {frame.pending}"]
+    if frame.deployment:
+        lines.append(f"  {frame.deployment}")
     for task in frame.tasks:
         age = _age(frame, task.started_at)
         lines.append(
@@ -87,6 +89,7 @@ def render(frame: Frame) -> RenderableType:
     counts = Text(
         f"desired {frame.desired}   running {frame.running}   pending {frame.pending}", "bold cyan"
     )
+    deployment = Text(frame.deployment, "cyan")
     tasks = Table("task", "state", "health", "age", title="Tasks", title_justify="left")
     for task in frame.tasks:
         tasks.add_row(
@@ -116,7 +119,7 @@ def render(frame: Frame) -> RenderableType:
     for activity in frame.activities:
         activities.add_row(_time(activity.start), activity.status, Text(_activity_text(activity)))
     notes = [Text(f"note: {n}", "yellow") for n in frame.notes]
-    return Group(title, counts, tasks, targets, alarms, activities, *notes)
+    return Group(title, counts, deployment, tasks, targets, alarms, activities, *notes)
 
 
 def sandbox_time_scale(app: Context) -> float:

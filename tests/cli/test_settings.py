@@ -51,6 +51,8 @@ SAMPLES: dict[str, tuple[str, object, dict[str, str]]] = {
     "verify_url": ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/", {}),
     "deployment_max_percent": ("150", 150, {}),
     "deployment_min_healthy_percent": ("50", 50, {}),
+    "deployment_strategy": ("canary:10:5", "canary:10:5", {}),
+    "deployment_bake_minutes": ("15", 15, {}),
     "sandbox": ("true", True, {}),
     "sandbox_dir": ("sb", "sb", {}),
 }

@@ -251,3 +251,28 @@ def test_resolves_the_intrinsics_the_autoscaling_uses(expression: Any, expected:
 def test_an_unknown_construct_is_named(expression: Any, why: str) -> None:
     with pytest.raises(Unsupported, match=why):
         Resolver(_TEMPLATE, _STACK, _PHYSICAL).resolve(expression)
+
+
+def test_a_canary_stack_gets_its_rollback_alarm(aws: boto3.Session, moto_server: str) -> None:
+    """The 5xx alarm exists only under the ShiftsTraffic condition: the rolling stack above
+    has none, a canary stack has it, on its load balancer's full name."""
+    run_step(deploy_ecr.build(make_app(aws, moto_server)))
+    put_fake_image(aws, SERVICE, "v1")
+    app = _deploy(aws, moto_server, deployment_strategy="canary:10:2")
+
+    made = AutoscalingEmulator(app.aws, STACK).apply()
+
+    assert "TargetErrorsAlarm" in made.resources
+    (alarm,) = aws.client("cloudwatch").describe_alarms(AlarmNames=["ecslab-dev-target-5xx"])[
+        "MetricAlarms"
+    ]
+    (balancer,) = aws.client("elbv2").describe_load_balancers(Names=["ecslab-dev-alb"])[
+        "LoadBalancers"
+    ]
+    assert alarm["Dimensions"] == [
+        {"Name": "LoadBalancer", "Value": balancer["LoadBalancerArn"].split(":loadbalancer/")[1]}
+    ]
+    assert (alarm["MetricName"], alarm["TreatMissingData"]) == (
+        "HTTPCode_Target_5XX_Count",
+        "notBreaching",
+    )

@@ -17,7 +17,7 @@ DOC = REPO / "docs" / "sandbox.md"
 BEGIN, END = "<!-- patches: begin -->\n", "<!-- patches: end -->\n"
 UPDATE_ENV = "ECSLAB_UPDATE_DOCS"
 # Areas that read moto's backends but change nothing of moto's.
-NO_PATCHES = {"metrics"}
+NO_PATCHES = {"metrics", "elb_metrics"}  # areas that only publish data into moto
 
 
 def _listed() -> str:

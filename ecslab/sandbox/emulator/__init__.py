@@ -31,7 +31,15 @@ from pathlib import Path
 from ecslab.sandbox import moto_patch, moto_seam
 
 # Modules of this package started in this order; each is `ecslab.sandbox.emulator.<name>`.
-AREAS: tuple[str, ...] = ("ecs_scheduler", "cloudformation", "scaling", "alarms", "metrics")
+AREAS: tuple[str, ...] = (
+    "ecs_scheduler",
+    "ecs_deployments_api",
+    "cloudformation",
+    "scaling",
+    "alarms",
+    "metrics",
+    "elb_metrics",
+)
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,19 @@ def _seconds_from_env(name: str, default: float, *, minimum: float) -> float:
 ServiceOutcomes = Callable[[str, str], tuple[str, str]]
 
 
+def _made(stack: Any, body: Any) -> bool:
+    """Whether CloudFormation makes the resource: no Condition, or one moto found true (a
+    resource whose Condition is false has no events and no physical id on AWS)."""
+    condition = body.get("Condition") if isinstance(body, dict) else None
+    if not condition:
+        return True
+    conditions = getattr(stack.resource_map, "lazy_condition_map", None)
+    try:
+        return bool(conditions[condition]) if conditions is not None else True
+    except Exception:  # moto could not evaluate it: show the resource, as before
+        return True
+
+
 def scheduler_outcome(cluster: str, service: str) -> tuple[str, str]:
     """What the sandbox's ECS scheduler says of a service; stable when there is none."""
     try:
@@ -308,7 +321,11 @@ class StackOperations:
             )
 
     def _snapshot(self, stack: Any) -> Snapshot:
-        resources = dict(stack.template_dict.get("Resources", {}) or {})
+        resources = {
+            name: body
+            for name, body in (stack.template_dict.get("Resources", {}) or {}).items()
+            if _made(stack, body)
+        }
         return Snapshot(resources, dict(stack.parameters), self._ids(stack, resources))
 
     def _ids(self, stack: Any, resources: dict[str, Any]) -> dict[str, str]:

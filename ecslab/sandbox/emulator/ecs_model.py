@@ -301,5 +301,14 @@ class messages:
     BREAKER_FAILED = "ECS deployment circuit breaker: tasks failed to start."
 
     @staticmethod
+    def alarm_failed(service: str, deployment: str, why: str) -> str:
+        """The sandbox's wording (AWS's for an alarm rollback is unverified)."""
+        return f"(service {service}) (deployment {deployment}) deployment failed: {why}."
+
+    @staticmethod
+    def alarm_rollback_reason(why: str, deployment: str) -> str:
+        return f"ECS deployment alarms: {why}: rolling back to deploymentId {deployment}."
+
+    @staticmethod
     def rollback_reason(deployment: str) -> str:
         return f"ECS deployment circuit breaker: rolling back to deploymentId {deployment}."

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ecslab.sandbox.emulator import ecs_containers as containers
-from ecslab.sandbox.emulator import ecs_moto
+from ecslab.sandbox.emulator import ecs_moto, ecs_strategies
 from ecslab.sandbox.emulator.ecs_model import (
     CONTAINER_HEALTH_FAILED,
     ESSENTIAL_EXITED,
@@ -139,6 +139,7 @@ class ServiceRuntime:
     last_failure: str | None = None  # the latest failed task's cause, for failure_reason
     steady: bool = False
     force_new: bool = False
+    shifts: Any = None  # ecs_strategies' history and traffic state of the service
 
     def outcome(self) -> Outcome:
         if self.failure_reason is not None:
@@ -357,6 +358,9 @@ class Scheduler:
         primary = runtime.deployments[0] if runtime.deployments else None
         if primary is None:
             return
+        # HOOK (ecs_strategies): blue/green, canary and linear deployments are driven there
+        if ecs_strategies.deploy(self, service, runtime, now):
+            return
         self._check_breaker(service, runtime, primary, now)
         primary = runtime.deployments[0]
         desired = int(service.desired_count)
@@ -409,14 +413,48 @@ class Scheduler:
         runtime.event(now, messages.failed(service.name, primary.id))
         cause = runtime.last_failure or "tasks failed to start"
         runtime.failure_reason = f"{messages.failed(service.name, primary.id)}\n{cause}"
-        if config.get("rollback") and runtime.last_completed and runtime.last_completed_id:
-            rollback = self._new_deployment(
-                runtime, runtime.last_completed, int(service.desired_count), now
-            )
-            rollback.rollout_state_reason = messages.rollback_reason(runtime.last_completed_id)
-            self._adopt(runtime, rollback)
-            service.task_definition = runtime.last_completed
-            runtime.event(now, messages.rolling_back(service.name, runtime.last_completed_id))
+        if config.get("rollback"):
+            self._roll_back_to_completed(service, runtime, now, messages.rollback_reason)
+
+    def _roll_back_to_completed(
+        self,
+        service: Any,
+        runtime: ServiceRuntime,
+        now: float,
+        reason: Callable[[str], str],
+    ) -> None:
+        """A new deployment of the last completed task definition, keeping its live tasks."""
+        if not (runtime.last_completed and runtime.last_completed_id):
+            return
+        rollback = self._new_deployment(
+            runtime, runtime.last_completed, int(service.desired_count), now
+        )
+        rollback.rollout_state_reason = reason(runtime.last_completed_id)
+        self._adopt(runtime, rollback)
+        service.task_definition = runtime.last_completed
+        runtime.event(now, messages.rolling_back(service.name, runtime.last_completed_id))
+
+    def roll_back(
+        self,
+        service: Any,
+        runtime: ServiceRuntime,
+        primary: DeploymentRecord,
+        now: float,
+        why: str,
+    ) -> None:
+        """Fail `primary` for `why` (a deployment alarm) and roll back to the last completed
+        deployment: its tasks keep running, the failed deployment's stop."""
+        primary.rollout_state = "FAILED"
+        primary.rollout_state_reason = why
+        primary.updated_at = now
+        runtime.event(now, messages.alarm_failed(service.name, primary.id, why))
+        runtime.failure_reason = f"{messages.alarm_failed(service.name, primary.id, why)}"
+        self._roll_back_to_completed(
+            service, runtime, now, lambda good: messages.alarm_rollback_reason(why, good)
+        )
+        for task in runtime.tasks.values():
+            if task.live and task.deployment_id == primary.id:
+                self._stop_for_scheduler(runtime, task, primary, now)
 
     @staticmethod
     def _adopt(runtime: ServiceRuntime, rollback: DeploymentRecord) -> None:
@@ -634,7 +672,8 @@ class Scheduler:
     ) -> None:
         elbv2 = self.elbv2()
         for balancer in getattr(service, "load_balancers", None) or []:
-            arn = balancer.get("targetGroupArn")
+            # HOOK (ecs_strategies): a shifting deployment's tasks go to the alternate group
+            arn = ecs_strategies.target_group(runtime, task, balancer)
             group = elbv2.target_groups.get(arn) if arn else None
             if group is None:
                 continue
@@ -696,8 +735,11 @@ class Scheduler:
         with self.lock:
             targets = list(self.targets.values())
             dead = set(self.dead)
+            ready = {t.task_arn for t in targets if t.healthy and t.drain_until is None}
+            # HOOK (ecs_strategies): the production share of shifting deployments, as weights
+            weights = ecs_strategies.weights(self, ready - dead)
         try:
-            sync_haproxy(Runtime(path), targets, dead)
+            sync_haproxy(Runtime(path), targets, dead, weights)
         except OSError as exc:
             self._warn(f"HAProxy's runtime API at {path} does not answer: {exc}")
 
@@ -797,7 +839,7 @@ class Scheduler:
         done = len(healthy) == len(running) == int(service.desired_count) and not others
         if primary.rollout_state == "IN_PROGRESS" and done:
             primary.rollout_state = "COMPLETED"
-            if not primary.rollout_state_reason.startswith(messages.BREAKER_PREFIX):
+            if ecs_strategies.ROLLBACK_MARK not in primary.rollout_state_reason:
                 # a rollback keeps saying it was one: the learner's deploy did not land
                 primary.rollout_state_reason = messages.rollout_completed(primary.id)
             primary.updated_at = now

@@ -9,13 +9,15 @@ every interval (intervals, timeouts and delays divided by the sandbox's time sca
 Reason codes and descriptions are AWS's (AWS-SEMANTICS §3.1).
 
 `sync_haproxy` makes HAProxy's servers match: healthy -> ready, draining -> drain,
-anything else -> maint, unknown -> deleted. It reads HAProxy's state each time, so a
+anything else -> maint, unknown -> deleted; and their weights those a traffic-shifting
+deployment asks for (ecs_strategies), 1 otherwise. It reads HAProxy's state each time, so a
 restarted HAProxy is refilled.
 """
 
 from __future__ import annotations
 
 import http.client
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,7 @@ REGISTERING = ("initial", "Elb.RegistrationInProgress", "Target registration is 
 DRAINING = ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
 TIMEOUT = ("unhealthy", "Target.Timeout", "Request timed out")
 FAILED = ("unhealthy", "Target.FailedHealthChecks", "Health checks failed")
+DEFAULT_WEIGHT = 1  # the backend's servers' own weight (HAProxy's default)
 
 
 @dataclass(frozen=True)
@@ -139,9 +142,15 @@ def _matches(status: int, matcher: str) -> bool:
     return False
 
 
-def sync_haproxy(runtime: Runtime, targets: list[Target], dead: set[str]) -> None:
+def sync_haproxy(
+    runtime: Runtime,
+    targets: list[Target],
+    dead: set[str],
+    weights: Mapping[str, int] | None = None,
+) -> None:
     """HAProxy's servers made to match the targets (`dead`: task ARNs whose container is
-    gone, never routed to even while their target drains)."""
+    gone, never routed to even while their target drains; `weights`: the weight of a task
+    ARN's servers while a deployment shifts traffic, DEFAULT_WEIGHT for any other)."""
     wanted: dict[str, tuple[int, str]] = {}
     for target in targets:
         if target.task_arn in dead:
@@ -156,11 +165,24 @@ def sync_haproxy(runtime: Runtime, targets: list[Target], dead: set[str]) -> Non
     present = runtime.servers()
     for name in set(present) - set(wanted):
         runtime.delete(name)
-    for name, (port, state) in wanted.items():
-        server = present.get(name)
-        if server is None:
+    for name, (port, _) in wanted.items():
+        if name not in present:
             runtime.add(name, LOOPBACK, port)
-            if state != "maint":
-                runtime.set_state(name, state)
-        elif server.state != state:
+    present = runtime.servers()
+    by_name = {t.name: (weights or {}).get(t.task_arn, DEFAULT_WEIGHT) for t in targets}
+    # Weights that rise, and those of servers about to take traffic, before any state
+    # changes; those that fall after: traffic always has somewhere to go, and a new
+    # server never takes a request at a weight it should not have.
+    later: dict[str, int] = {}
+    for name, server in present.items():
+        weight = by_name.get(name, server.weight)
+        opening = wanted.get(name, (0, ""))[1] == "ready" and server.state != "ready"
+        if weight > server.weight or (opening and weight != server.weight):
+            runtime.set_weight(name, weight)
+        elif weight < server.weight:
+            later[name] = weight
+    for name, (_, state) in wanted.items():
+        if present[name].state != state:
             runtime.set_state(name, state)
+    for name, weight in later.items():
+        runtime.set_weight(name, weight)

@@ -236,6 +236,13 @@ def test_execution_role_policy_is_one_aws_has(
     )
     with pytest.raises(iam.exceptions.NoSuchEntityException):
         iam.get_policy(PolicyArn=lab_arn)
+    (infrastructure,) = FULL["Resources"]["EcsInfrastructureRole"]["Properties"][
+        "ManagedPolicyArns"
+    ]
+    infrastructure_arn = infrastructure["Fn::Sub"].replace("${AWS::Partition}", "aws")
+    assert iam.get_policy(PolicyArn=infrastructure_arn)["Policy"]["PolicyName"] == (
+        "AmazonECSInfrastructureRolePolicyForLoadBalancers"
+    )
 
 
 # -- outputs and deletion -------------------------------------------------------------------
@@ -278,3 +285,21 @@ def test_repository_outlives_the_stack(deployed: boto3.Session) -> None:
     assert stack["StackStatus"] == "DELETE_COMPLETE"
     repositories = deployed.client("ecr").describe_repositories()["repositories"]
     assert [repository["repositoryName"] for repository in repositories] == [NAMES.repository]
+
+
+def test_a_canary_stack_adds_what_traffic_shifting_needs(aws: boto3.Session) -> None:
+    """DeploymentStrategy CANARY deploys in moto too: the second target group, the two
+    listener rules, the infrastructure role with its managed policy, the rollback alarm."""
+    _deploy(aws, PHASE1, _naming(), "CREATE")
+    values = {**_full_parameters(aws), "DeploymentStrategy": "CANARY", "CanaryPercent": "10"}
+    changes = _deploy(aws, FULL, values, "UPDATE")
+
+    added = {name for action, name in changes if action == "Add"}
+    assert {"AlternateTargetGroup", "ProductionListenerRule", "TestListenerRule"} <= added
+    assert {"EcsInfrastructureRole", "TargetErrorsAlarm"} <= added
+    ids = _physical_ids(aws)
+    rules = aws.client("elbv2").describe_rules(ListenerArn=ids["Listener"])["Rules"]
+    assert {r["Priority"] for r in rules} >= {"1", "2"}
+    role: Any = aws.client("iam").get_role(RoleName=ids["EcsInfrastructureRole"])["Role"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ecs.amazonaws.com"}

@@ -19,7 +19,8 @@ CONTRACT_PARAMETERS = {
     "FargateMemory",
     "ContainerPort", "DbHost", "DbPort", "DbName", "DbUser", "DbPassword", "VpcId",
     "SubnetIds", "DeploymentMaximumPercent", "DeploymentMinimumHealthyPercent",
-    "DbPasswordVersion", "DesiredCount", "MinCapacity", "MaxCapacity",
+    "DbPasswordVersion", "DesiredCount", "MinCapacity", "MaxCapacity", "DeploymentStrategy",
+    "CanaryPercent", "LinearStepPercent", "TrafficShiftMinutes", "BakeTimeMinutes",
 }  # fmt: skip
 CONTRACT_OUTPUTS = [
     "RepositoryUri", "RepositoryName", "ClusterName", "ServiceName", "LoadBalancerUrl",
@@ -45,7 +46,16 @@ EXPECTED_TYPES = {
     "ScaleUpPolicy": "AWS::ApplicationAutoScaling::ScalingPolicy",
     "LowMemoryUsageAlarm": "AWS::CloudWatch::Alarm",
     "HighMemoryUsageAlarm": "AWS::CloudWatch::Alarm",
+    "AlternateTargetGroup": "AWS::ElasticLoadBalancingV2::TargetGroup",
+    "ProductionListenerRule": "AWS::ElasticLoadBalancingV2::ListenerRule",
+    "TestListenerRule": "AWS::ElasticLoadBalancingV2::ListenerRule",
+    "EcsInfrastructureRole": "AWS::IAM::Role",
+    "TargetErrorsAlarm": "AWS::CloudWatch::Alarm",
 }
+TRAFFIC_SHIFTING = {
+    "AlternateTargetGroup", "ProductionListenerRule", "TestListenerRule",
+    "EcsInfrastructureRole", "TargetErrorsAlarm",
+}  # fmt: skip
 
 
 def props(name: str) -> dict[str, Any]:
@@ -387,7 +397,10 @@ def test_service_runs_two_fargate_tasks_behind_the_load_balancer() -> None:
         ref("TaskSecurityGroup")
     ]
     assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == ref("SubnetIds")
-    assert service["LoadBalancers"] == [
+    assert [
+        {k: v for k, v in balancer.items() if k != "AdvancedConfiguration"}
+        for balancer in service["LoadBalancers"]
+    ] == [
         {
             "ContainerName": container()["Name"],
             "ContainerPort": ref("ContainerPort"),
@@ -400,13 +413,82 @@ def test_service_runs_two_fargate_tasks_behind_the_load_balancer() -> None:
 def test_deployment_is_a_rolling_update_with_circuit_breaker() -> None:
     deployment = props("EcsService")["DeploymentConfiguration"]
 
-    assert deployment == {
-        "MaximumPercent": ref("DeploymentMaximumPercent"),
-        "MinimumHealthyPercent": ref("DeploymentMinimumHealthyPercent"),
-        "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
-    }
+    assert deployment["MaximumPercent"] == ref("DeploymentMaximumPercent")
+    assert deployment["MinimumHealthyPercent"] == ref("DeploymentMinimumHealthyPercent")
+    assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     description = T["Parameters"]["DeploymentMaximumPercent"]["Description"]
     assert "100 / 0" in description  # the lab's values are documented
+
+
+def _if(value: Any) -> list[Any]:
+    assert isinstance(value, dict) and set(value) == {"Fn::If"}, value
+    branches: list[Any] = value["Fn::If"]
+    return branches
+
+
+def test_rolling_keeps_the_service_as_it_was() -> None:
+    """Every strategy property is `!If [condition, value, NoValue]`, every strategy
+    resource has the ShiftsTraffic condition, which ROLLING (the default) makes false."""
+    deployment = props("EcsService")["DeploymentConfiguration"]
+    no_value = ref("AWS::NoValue")
+
+    assert T["Parameters"]["DeploymentStrategy"]["Default"] == "ROLLING"
+    assert T["Conditions"]["ShiftsTraffic"] == {
+        "Fn::Not": [{"Fn::Equals": [ref("DeploymentStrategy"), "ROLLING"]}]
+    }
+    for key, condition in (
+        ("Strategy", "ShiftsTraffic"),
+        ("BakeTimeInMinutes", "ShiftsTraffic"),
+        ("Alarms", "ShiftsTraffic"),
+        ("CanaryConfiguration", "IsCanary"),
+        ("LinearConfiguration", "IsLinear"),
+    ):
+        branches = _if(deployment[key])
+        assert branches[0] == condition and branches[2] == no_value, key
+    (balancer,) = props("EcsService")["LoadBalancers"]
+    assert _if(balancer["AdvancedConfiguration"])[0] == "ShiftsTraffic"
+    for name in TRAFFIC_SHIFTING:
+        assert RESOURCES[name]["Condition"] == "ShiftsTraffic", name
+    assert all("Condition" not in RESOURCES[name] for name in set(RESOURCES) - TRAFFIC_SHIFTING)
+
+
+def test_traffic_shifting_names_what_ecs_needs() -> None:
+    deployment = props("EcsService")["DeploymentConfiguration"]
+    (balancer,) = props("EcsService")["LoadBalancers"]
+
+    assert _if(balancer["AdvancedConfiguration"])[1] == {
+        "AlternateTargetGroupArn": ref("AlternateTargetGroup"),
+        "ProductionListenerRule": ref("ProductionListenerRule"),
+        "TestListenerRule": ref("TestListenerRule"),
+        "RoleArn": {"Fn::GetAtt": ["EcsInfrastructureRole", "Arn"]},
+    }
+    assert _if(deployment["CanaryConfiguration"])[1] == {
+        "CanaryPercent": ref("CanaryPercent"),
+        "CanaryBakeTimeInMinutes": ref("TrafficShiftMinutes"),
+    }
+    assert _if(deployment["LinearConfiguration"])[1] == {
+        "StepPercent": ref("LinearStepPercent"),
+        "StepBakeTimeInMinutes": ref("TrafficShiftMinutes"),
+    }
+    assert _if(deployment["Alarms"])[1] == {
+        "AlarmNames": [props("TargetErrorsAlarm")["AlarmName"]],
+        "Enable": True,
+        "Rollback": True,
+    }
+    role = props("EcsInfrastructureRole")
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ecs.amazonaws.com"}
+    (policy,) = role["ManagedPolicyArns"]
+    assert str(policy["Fn::Sub"]).endswith(
+        ":iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+    )
+    alarm = props("TargetErrorsAlarm")
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        "AWS/ApplicationELB",
+        "HTTPCode_Target_5XX_Count",
+    )
+    rule = props("ProductionListenerRule")["Actions"][0]["ForwardConfig"]["TargetGroups"]
+    assert [g["Weight"] for g in rule] == [100, 0]
 
 
 # -- autoscaling ----------------------------------------------------------------------------

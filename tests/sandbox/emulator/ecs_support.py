@@ -35,7 +35,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
         body = f"version {version} secret-read {bool(secret)}\n".encode()
-        self.send_response(200)
+        # UNHEALTHY: answers everything but its health check (a load balancer must not route)
+        # FAIL: healthy, but every other request is answered 500 (a bad release)
+        health = self.path == "/health"
+        failing = os.environ.get("UNHEALTHY") if health else os.environ.get("FAIL")
+        self.send_response(500 if failing else 200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
