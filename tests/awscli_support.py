@@ -9,63 +9,26 @@ endpoint with fake keys and no user configuration, and returns the parsed JSON o
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ENV_PROGRAM = "ECSLAB_TEST_AWSCLI"
-REQUIREMENT = "awscli>=1.30,<2"
-INSTALL_TIMEOUT = 600.0
+from tests.tool_venv import ToolUnavailable, VenvTool
+
 COMMAND_TIMEOUT = 60.0
 
 
-class AwsCliUnavailable(Exception):
-    """The AWS CLI could not be installed (no package index, for one)."""
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ecslab-tests" / "awscli"
+TOOL = VenvTool("awscli", "awscli>=1.30,<2", "aws", "ECSLAB_TEST_AWSCLI")
+AwsCliUnavailable = ToolUnavailable
 
 
 def ensure_awscli(venv: Path | None = None) -> Path:
     """The `aws` program: ECSLAB_TEST_AWSCLI's, or the cached venv's (installed if missing)."""
-    given = os.environ.get(ENV_PROGRAM)
-    if given:
-        return Path(given)
-    venv = venv or cache_dir()
-    program = venv / "bin" / "aws"
-    ready = venv / ".installed"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / "awscli.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one installer at a time; the others then reuse it
-        if not (ready.exists() and program.exists()):
-            _install(venv)
-            ready.write_text(REQUIREMENT + "\n")
-    return program
-
-
-def _install(venv: Path) -> None:
-    steps = (
-        [sys.executable, "-m", "venv", "--clear", str(venv)],
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", REQUIREMENT],
-    )
-    for argv in steps:
-        try:
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise AwsCliUnavailable(f"{' '.join(argv)} took over {INSTALL_TIMEOUT} s") from exc
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise AwsCliUnavailable(f"{' '.join(argv)} failed: {' / '.join(tail)}")
+    return TOOL.ensure(venv)
 
 
 @dataclass(frozen=True)

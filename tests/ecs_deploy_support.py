@@ -9,59 +9,20 @@ its clients with boto3, which reads AWS_ENDPOINT_URL, so that is how it reaches 
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ENV_PROGRAM = "ECSLAB_TEST_ECS_DEPLOY"
-REQUIREMENT = "ecs-deploy>=1.15,<2"
-INSTALL_TIMEOUT = 600.0
+from tests.tool_venv import ToolUnavailable, VenvTool
 
-
-class EcsDeployUnavailable(Exception):
-    """ecs-deploy could not be installed (no package index, for one)."""
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ecslab-tests" / "ecs-deploy"
+TOOL = VenvTool("ecs-deploy", "ecs-deploy>=1.15,<2", "ecs", "ECSLAB_TEST_ECS_DEPLOY")
+EcsDeployUnavailable = ToolUnavailable
 
 
 def ensure_ecs_deploy(venv: Path | None = None) -> Path:
     """The `ecs` program: ECSLAB_TEST_ECS_DEPLOY's, or the cached venv's (installed if missing)."""
-    given = os.environ.get(ENV_PROGRAM)
-    if given:
-        return Path(given)
-    venv = venv or cache_dir()
-    program = venv / "bin" / "ecs"
-    ready = venv / ".installed"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / "ecs-deploy.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one installer at a time; the others then reuse it
-        if not (ready.exists() and program.exists()):
-            _install(venv)
-            ready.write_text(REQUIREMENT + "\n")
-    return program
-
-
-def _install(venv: Path) -> None:
-    steps = (
-        [sys.executable, "-m", "venv", "--clear", str(venv)],
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", REQUIREMENT],
-    )
-    for argv in steps:
-        try:
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise EcsDeployUnavailable(f"{' '.join(argv)} took over {INSTALL_TIMEOUT} s") from exc
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise EcsDeployUnavailable(f"{' '.join(argv)} failed: {' / '.join(tail)}")
+    return TOOL.ensure(venv)
 
 
 @dataclass(frozen=True)
