@@ -7,7 +7,16 @@ RunTask and DescribeTasks for a Fargate service in awsvpc mode.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ecslab.steps import deploy_ecr, deploy_service
+from tests.helpers import make_app, put_fake_image, run_step
+from tests.verify_support import StubbedAws
+
+if TYPE_CHECKING:
+    from boto3 import Session
+
+    from ecslab.core.config import Config
 
 ACCOUNT = "123456789012"
 CLUSTER = "ecslab-dev-cluster"
@@ -137,3 +146,23 @@ def log_events(*messages: str, start: int = 1_000) -> dict[str, Any]:
         ],
         "searchedLogStreams": [],
     }
+
+
+def stubbed_app(
+    aws: Session, moto_server: str, services: tuple[str, ...] = ("ecs",), **settings: Any
+) -> tuple[Any, StubbedAws]:
+    """An App whose `services` answer through botocore's Stubber (the rest: moto)."""
+
+    def factory(config: Config) -> StubbedAws:
+        return StubbedAws(config, aws, services)
+
+    app = make_app(aws, moto_server, aws_factory=factory, **settings)
+    return app, app.aws  # type: ignore[return-value]
+
+
+def deploy_lab(aws: Session, moto_server: str) -> Session:
+    """The lab's stack deployed on moto (deploy-ecr, a fake image, deploy-service)."""
+    run_step(deploy_ecr.build(make_app(aws, moto_server)))
+    put_fake_image(aws, "ecslab-dev-microservice", "v1")
+    run_step(deploy_service.build(make_app(aws, moto_server)))
+    return aws

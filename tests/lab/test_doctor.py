@@ -7,8 +7,8 @@ import pytest
 
 from ecslab.core.errors import VerifyFailed
 from ecslab.lab.doctor import BLOCKER, OK, doctor, examine
-from ecslab.steps import deploy_ecr, deploy_service
-from tests.helpers import make_app, output, put_fake_image, run_step
+from tests.helpers import make_app, output
+from tests.lab.ops_support import deploy_lab
 
 
 def test_before_the_stack_it_says_what_will_be_created_and_what_blocks(
@@ -29,10 +29,7 @@ def test_before_the_stack_it_says_what_will_be_created_and_what_blocks(
 
 @pytest.fixture
 def deployed(aws: boto3.Session, moto_server: str) -> boto3.Session:
-    run_step(deploy_ecr.build(make_app(aws, moto_server)))
-    put_fake_image(aws, "ecslab-dev-microservice", "v1")
-    run_step(deploy_service.build(make_app(aws, moto_server)))
-    return aws
+    return deploy_lab(aws, moto_server)
 
 
 def test_on_the_deployed_lab_the_roles_log_group_and_port_are_fine(

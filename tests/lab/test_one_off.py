@@ -13,10 +13,9 @@ import boto3
 import pytest
 
 from ecslab.core.clock import FakeClock
-from ecslab.core.config import Config
 from ecslab.core.errors import Interrupted
 from ecslab.lab.one_off import RunRequest, TaskFailed, parse_environment, run_one_off
-from tests.helpers import make_app, output
+from tests.helpers import output
 from tests.lab.ops_support import (
     CLUSTER,
     GROUPS,
@@ -27,6 +26,7 @@ from tests.lab.ops_support import (
     describe_services,
     describe_task_definition,
     log_events,
+    stubbed_app,
     task,
     td_arn,
 )
@@ -41,14 +41,7 @@ PULL_FAILURE = (
 
 
 def _app(aws: boto3.Session, moto_server: str, **settings: Any) -> tuple[Any, StubbedAws]:
-    holder: list[StubbedAws] = []
-
-    def factory(config: Config) -> StubbedAws:
-        holder.append(StubbedAws(config, aws, ("ecs", "logs")))
-        return holder[-1]
-
-    app = make_app(aws, moto_server, aws_factory=factory, **settings)
-    return app, app.aws  # type: ignore[return-value]
+    return stubbed_app(aws, moto_server, ("ecs", "logs"), **settings)
 
 
 def _queue_start(stubbed: StubbedAws, command: list[str], env: list[dict[str, str]]) -> None:

@@ -8,12 +8,18 @@ from typing import Any
 import boto3
 import pytest
 
-from ecslab.core.config import Config
 from ecslab.core.errors import NothingToDo, UsageError
 from ecslab.lab.rollback import previous_image, rollback
 from ecslab.steps import deploy_ecr, deploy_service
 from tests.helpers import make_app, output, put_fake_image, run_step
-from tests.lab.ops_support import FAMILY, IMAGE_A, IMAGE_B, describe_task_definition, td_arn
+from tests.lab.ops_support import (
+    FAMILY,
+    IMAGE_A,
+    IMAGE_B,
+    describe_task_definition,
+    stubbed_app,
+    td_arn,
+)
 from tests.verify_support import StubbedAws
 
 REPOSITORY = "ecslab-dev-microservice"
@@ -21,14 +27,7 @@ URI = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{REPOSITORY}"
 
 
 def _stubbed(aws: boto3.Session, moto_server: str) -> tuple[Any, StubbedAws]:
-    holder: list[StubbedAws] = []
-
-    def factory(config: Config) -> StubbedAws:
-        holder.append(StubbedAws(config, aws, ("ecs",)))
-        return holder[-1]
-
-    app = make_app(aws, moto_server, aws_factory=factory)
-    return app, app.aws  # type: ignore[return-value]
+    return stubbed_app(aws, moto_server, ("ecs",))
 
 
 def _list_pages(stubbed: StubbedAws, pages: list[list[int]]) -> None:

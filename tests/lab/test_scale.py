@@ -7,8 +7,9 @@ import pytest
 
 from ecslab.core.errors import UsageError
 from ecslab.lab.scale import Scale, current_scale, scale, wanted_scale
-from ecslab.steps import deploy_ecr, deploy_service
-from tests.helpers import make_app, output, put_fake_image, run_step
+from ecslab.steps import deploy_service
+from tests.helpers import make_app, output, run_step
+from tests.lab.ops_support import deploy_lab
 
 CURRENT = {"DesiredCount": 2, "MinCapacity": 2, "MaxCapacity": 10}
 
@@ -42,10 +43,7 @@ def test_a_stack_without_the_parameters_has_the_labs_values() -> None:
 
 @pytest.fixture
 def deployed(aws: boto3.Session, moto_server: str) -> boto3.Session:
-    run_step(deploy_ecr.build(make_app(aws, moto_server)))
-    put_fake_image(aws, "ecslab-dev-microservice", "v1")
-    run_step(deploy_service.build(make_app(aws, moto_server)))
-    return aws
+    return deploy_lab(aws, moto_server)
 
 
 def test_scale_updates_the_stack_and_the_scalable_target(

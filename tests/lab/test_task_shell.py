@@ -12,11 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
-from ecslab.core.config import Config
 from ecslab.core.errors import UsageError
 from ecslab.lab.task_shell import EcsExecShell, ShellTarget, exec_in_task
-from tests.helpers import make_app
-from tests.lab.ops_support import CLUSTER, SERVICE, TASK_ARN, TASK_ID, task
+from tests.lab.ops_support import CLUSTER, SERVICE, TASK_ARN, TASK_ID, stubbed_app, task
 from tests.verify_support import StubbedAws
 
 SESSION = {
@@ -27,14 +25,7 @@ SESSION = {
 
 
 def _app(aws: boto3.Session, moto_server: str) -> tuple[Any, StubbedAws]:
-    holder: list[StubbedAws] = []
-
-    def factory(config: Config) -> StubbedAws:
-        holder.append(StubbedAws(config, aws, ("ecs",)))
-        return holder[-1]
-
-    app = make_app(aws, moto_server, aws_factory=factory)
-    return app, app.aws  # type: ignore[return-value]
+    return stubbed_app(aws, moto_server, ("ecs",))
 
 
 def test_without_the_plugin_it_says_what_to_install(aws: boto3.Session, moto_server: str) -> None:

@@ -25,6 +25,7 @@ from tests.sandbox.emulator.ecs_support import (
     register,
     sandbox_api,
     stable,
+    target_group,
     until,
 )
 
@@ -45,28 +46,6 @@ def image(docker_client: Any, base_image: str, registry: Any) -> str:
 def box(dockerd: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     with sandbox_api(Path(tmp_path_factory.mktemp("sandbox")), dockerd.docker_host) as running:
         yield running
-
-
-def _group(box: Sandbox, vpc: str, name: str) -> str:
-    elbv2 = box.client("elbv2")
-    arn = str(
-        elbv2.create_target_group(
-            Name=name,
-            Protocol="HTTP",
-            Port=8080,
-            VpcId=vpc,
-            TargetType="ip",
-            HealthCheckPath="/health",
-            HealthCheckIntervalSeconds=5,
-            HealthyThresholdCount=2,
-            UnhealthyThresholdCount=2,
-        )["TargetGroups"][0]["TargetGroupArn"]
-    )
-    elbv2.modify_target_group_attributes(
-        TargetGroupArn=arn,
-        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}],
-    )
-    return arn
 
 
 def _canary(bake: int = 1) -> dict[str, Any]:
@@ -90,7 +69,7 @@ def service(box: Sandbox, image: str) -> dict[str, str]:
     group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
     logs.create_log_group(logGroupName="/ecs/test")
     ecs.create_cluster(clusterName="lab")
-    blue, green = _group(box, vpc, "lab-blue"), _group(box, vpc, "lab-green")
+    blue, green = target_group(box, vpc, "lab-blue"), target_group(box, vpc, "lab-green")
     balancer = box.client("elbv2").create_load_balancer(Name="lab", Subnets=subnets)
     full_name = balancer["LoadBalancers"][0]["LoadBalancerArn"].split(":loadbalancer/")[1]
     box.client("cloudwatch").put_metric_alarm(

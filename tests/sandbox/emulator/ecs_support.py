@@ -130,28 +130,14 @@ def sandbox_api(tmp: Path, docker_host: str, areas: str = "") -> Iterator[Sandbo
 
 def deploy_service(box: Sandbox, image: str, *, desired: int = 2) -> dict[str, str]:
     """Cluster, task definition, target group and a FARGATE service behind it."""
-    ecs, elbv2, ec2, logs = (box.client(n) for n in ("ecs", "elbv2", "ec2", "logs"))
+    ecs, ec2, logs = (box.client(n) for n in ("ecs", "ec2", "logs"))
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
     group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
     logs.create_log_group(logGroupName="/ecs/test")
     cluster = ecs.create_cluster(clusterName="lab")["cluster"]["clusterArn"]
     definition = register(box, image)
-    tg = elbv2.create_target_group(
-        Name="lab-tg",
-        Protocol="HTTP",
-        Port=8080,
-        VpcId=vpc,
-        TargetType="ip",
-        HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5,
-        HealthyThresholdCount=2,
-        UnhealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]
-    elbv2.modify_target_group_attributes(
-        TargetGroupArn=tg,
-        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}],
-    )
+    tg = target_group(box, vpc, "lab-tg")
     ecs.create_service(
         cluster="lab",
         serviceName="web",
@@ -235,3 +221,26 @@ def stable(box: Sandbox) -> Callable[[], bool]:
         )
 
     return check
+
+
+def target_group(box: Sandbox, vpc: str, name: str) -> str:
+    """An `ip` target group on port 8080, checked every 5 s, draining for 5 s."""
+    elbv2 = box.client("elbv2")
+    arn = str(
+        elbv2.create_target_group(
+            Name=name,
+            Protocol="HTTP",
+            Port=8080,
+            VpcId=vpc,
+            TargetType="ip",
+            HealthCheckPath="/health",
+            HealthCheckIntervalSeconds=5,
+            HealthyThresholdCount=2,
+            UnhealthyThresholdCount=2,
+        )["TargetGroups"][0]["TargetGroupArn"]
+    )
+    elbv2.modify_target_group_attributes(
+        TargetGroupArn=arn,
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}],
+    )
+    return arn
