@@ -47,6 +47,7 @@ def install_fixes() -> None:
 def build_fixes(patches: PatchSet) -> None:
     """Every fix, in the order the sandbox stacks them (the areas' patches go on top)."""
     change_set_outputs(patches)
+    unmade_resources_are_added(patches)
     dependents_follow(patches)
     target_group_replacement(patches)
     targets_by_id_and_port(patches)
@@ -82,6 +83,37 @@ def _execute_with_outputs(original: Any) -> Any:
         stack.output_map = stack._create_output_map()
 
     return execute_change_set
+
+
+# -- resources a false Condition never made --------------------------------------------------
+
+
+def unmade_resources_are_added(patches: PatchSet) -> None:
+    from moto.cloudformation.parsing import ResourceMap
+
+    patches.replace(
+        ResourceMap,
+        "build_resource_diff",
+        _diff_adds_unmade,
+        params=("self", "other_template", "parameters"),
+        why="a resource whose Condition was false was never made: a change to it is made "
+        "(if its Condition is now true) or skipped, as CloudFormation does",
+        moto_bug="an update that changes a resource a false Condition never made fails "
+        "(its update gets no original resource)",
+    )
+
+
+def _diff_adds_unmade(original: Any) -> Any:
+    def build_resource_diff(
+        self: Any, other_template: dict[str, Any], parameters: Any = None
+    ) -> dict[str, Any]:
+        diff: dict[str, Any] = original(self, other_template, parameters)
+        unmade = [n for n in diff["Modify"] if n not in self._parsed_resources]
+        diff["Modify"] = [n for n in diff["Modify"] if n in self._parsed_resources]
+        diff["Add"] = [*diff["Add"], *(n for n in unmade if n not in diff["Add"])]
+        return diff
+
+    return build_resource_diff
 
 
 # -- dependents of a replaced resource ---------------------------------------------------------

@@ -21,7 +21,8 @@ def _service_image(session: boto3.Session) -> tuple[str, str]:
         cluster="ecslab-dev-cluster", services=["ecslab-dev-microservice"]
     )["services"][0]
     task_definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
-    image = task_definition["taskDefinition"]["containerDefinitions"][0]["image"]
+    # plain moto's updated revision may have no image at all (see the test below)
+    image = task_definition["taskDefinition"]["containerDefinitions"][0].get("image", "")
     return service["taskDefinition"].rsplit(":", 1)[1], image
 
 
@@ -45,7 +46,11 @@ def test_a_new_image_reaches_the_service(aws: boto3.Session, moto_server: str) -
 def test_plain_moto_leaves_the_service_on_the_old_revision(
     aws: boto3.Session, moto_server: str
 ) -> None:
-    """The gap the patch closes; if moto fixes it, this test says the patch can go."""
+    """The gap the patch closes; if moto fixes it, this test says the patch can go. Plain
+    moto either leaves the service on the old revision, or (when the service's own
+    properties changed too, as the template's DesiredCount now makes them) moves it to a
+    revision built from the template's PascalCase keys, which has no image: either way the
+    new image never reaches the service."""
     revision, image, new_digest = _deploy_twice(aws, moto_server)
-    assert revision == "1"
     assert not image.endswith(f"@{new_digest}")
+    assert revision == "1" or image == ""

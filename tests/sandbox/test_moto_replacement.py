@@ -15,7 +15,11 @@ import pytest
 
 from ecslab.core.config import Secret
 from ecslab.core.naming import TARGET_GROUP_ID
-from ecslab.sandbox.moto_patch import dependents_follow, target_group_replacement
+from ecslab.sandbox.moto_patch import (
+    dependents_follow,
+    target_group_replacement,
+    unmade_resources_are_added,
+)
 from ecslab.steps import deploy_ecr, deploy_service
 from ecslab.steps.base import Outcome
 from tests.helpers import all_text, make_app, moto_fixes, put_fake_image, run_step
@@ -26,8 +30,9 @@ LABEL = "ecslab.db-password-version"
 
 @pytest.fixture
 def patched(aws: boto3.Session, moto_server: str) -> Iterator[str]:
-    """The sandbox's moto: dependents follow a replaced resource; target groups replace."""
-    with moto_fixes(dependents_follow, target_group_replacement):
+    """The sandbox's moto: resources a false Condition never made are skipped (the
+    template's blue/green ones), dependents follow a replaced resource, target groups replace."""
+    with moto_fixes(unmade_resources_are_added, dependents_follow, target_group_replacement):
         run_step(deploy_ecr.build(make_app(aws, moto_server)))
         put_fake_image(aws, REPOSITORY, "v1")
         run_step(deploy_service.build(make_app(aws, moto_server)))
