@@ -376,7 +376,7 @@ def _zones(app: Context, subnet_ids: tuple[str, ...]) -> list[Finding]:
                 "subnets",
                 f"{shown}: no Fargate in that zone",
                 "tasks placed there fail to start",
-                "ecslab --subnet-ids A,B run-all (subnets in other zones)",
+                "ecslab run-all --subnet-ids A,B (subnets in other zones)",
             )
         ]
     return [Finding(OK, "subnets", f"{len(subnet_ids)} subnet(s), all in zones with Fargate")]
