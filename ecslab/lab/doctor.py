@@ -24,6 +24,9 @@ from ecslab.lab.context import Context
 
 TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 BLOCKER, WARNING, OK, INFO = "blocker", "warning", "ok", "info"
+# CloudFormation does not notice a resource deleted outside it: an update that changes
+# nothing else leaves it missing, so the stack is made again.
+RECREATE = "ecslab destroy && ecslab run-all (CloudFormation does not recreate what was deleted)"
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,7 @@ def _roles(app: Context, stack: Stack, definition: TaskDefinition) -> list[Findi
                     label,
                     f"{arn} does not exist",
                     "ECS cannot assume it: every task fails to start",
-                    "ecslab step deploy-service",
+                    RECREATE,
                 )
             )
         elif TASKS_PRINCIPAL not in trusted:
@@ -302,7 +305,7 @@ def _one_secret(app: Context, arn: str, role: str) -> list[Finding]:
                 "secret",
                 f"the secret {arn} is missing (or scheduled for deletion)",
                 "tasks fail with ResourceInitializationError: unable to pull secrets",
-                "ecslab step deploy-service (the stack recreates the password secret)",
+                RECREATE,
             )
         ]
     granted = app.aws.iam.inline_grant(role, "secretsmanager:GetSecretValue", arn) if role else None
@@ -317,10 +320,25 @@ def _one_secret(app: Context, arn: str, role: str) -> list[Finding]:
             "allows secretsmanager:GetSecretValue on it (attached managed policies are "
             "not checked)",
             "without that permission tasks fail with ResourceInitializationError",
-            "ecslab step deploy-service (the stack's execution role has the read-db-password "
-            "policy)",
+            _grant_fix(name, arn),
         )
     ]
+
+
+def _grant_fix(role: str, secret_arn: str) -> str:
+    import json
+    import shlex
+
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}
+        ],
+    }
+    return (
+        f"aws iam put-role-policy --role-name {role or 'EXECUTION_ROLE'} --policy-name "
+        f"read-db-password --policy-document {shlex.quote(json.dumps(policy))}"
+    )
 
 
 def _log_group(app: Context, definition: TaskDefinition) -> list[Finding]:

@@ -26,6 +26,7 @@ import pytest
 
 from ecslab.aws.ecr import INDEX_TYPES, SINGLE_MANIFEST_TYPES
 from ecslab.cli import run
+from ecslab.lab.doctor import RECREATE
 from ecslab.sandbox import PrivateDockerd
 from ecslab.sandbox.state import SandboxState, load_state
 
@@ -257,6 +258,8 @@ def test_the_execution_role_without_its_secret_policy_is_a_warning(
     print(f"\n{found.shown('secret')}")
     assert row["Level"] == "warning"
     assert "allows secretsmanager:GetSecretValue" in row["Finding"]
+    assert row["Fix"].startswith(f"aws iam put-role-policy --role-name {name} --policy-name ")
+    assert '"Action": "secretsmanager:GetSecretValue"' in row["Fix"]
 
 
 def test_a_subnet_in_a_zone_without_fargate(
@@ -292,7 +295,7 @@ def test_a_deleted_password_secret(state: SandboxState, capsys: pytest.CaptureFi
     row = _blocker(_doctor(capsys), "secret")
 
     assert "is missing" in row["Finding"]
-    assert "ecslab step deploy-service" in row["Fix"]
+    assert row["Fix"] == RECREATE
 
 
 def test_a_deleted_execution_role(state: SandboxState, capsys: pytest.CaptureFixture[str]) -> None:
@@ -307,4 +310,4 @@ def test_a_deleted_execution_role(state: SandboxState, capsys: pytest.CaptureFix
     row = _blocker(_doctor(capsys), "execution role")
 
     assert row["Finding"].endswith(f"{name} does not exist")
-    assert row["Fix"] == "ecslab step deploy-service"
+    assert row["Fix"] == RECREATE
