@@ -76,6 +76,22 @@ class Iam:
                 return None
         return trust_services(found.get("AssumeRolePolicyDocument", {}))
 
+    def inline_grant(self, role: str, action: str, resource: str) -> bool | None:
+        """Whether the role's inline policies allow `action` on `resource` (an explicit
+        Deny wins); None when the role does not exist. Attached managed policies are not
+        read: a False here may still be granted by one of them."""
+        name = role.rsplit("/", 1)[-1]
+        documents = []
+        with aws_errors(f"read the inline policies of IAM role {name}"):
+            try:
+                pages = self._client.get_paginator("list_role_policies").paginate(RoleName=name)
+                for policy in (n for page in pages for n in page["PolicyNames"]):
+                    found = self._client.get_role_policy(RoleName=name, PolicyName=policy)
+                    documents.append(found["PolicyDocument"])
+            except self._client.exceptions.NoSuchEntityException:
+                return None
+        return policies_allow(documents, action, resource)
+
     def create_service_linked_role(self, service: str) -> bool:
         """Create the role; False when it already existed."""
         from botocore.exceptions import ClientError
@@ -108,6 +124,38 @@ def trust_services(document: Any) -> tuple[str, ...]:
         services = statement.get("Principal", {}).get("Service", [])
         found += [services] if isinstance(services, str) else services
     return tuple(found)
+
+
+def policies_allow(documents: list[Any], action: str, resource: str) -> bool:
+    """IAM's evaluation over identity policies alone: some Allow matches and no Deny does
+    (`*` and `?` are wildcards in actions, case-insensitive, and in resources)."""
+    verdicts = {
+        str(statement.get("Effect"))
+        for statement in _statements(documents)
+        if _matches(statement.get("Action", []), action.lower(), lower=True)
+        and _matches(statement.get("Resource", []), resource, lower=False)
+    }
+    return "Allow" in verdicts and "Deny" not in verdicts
+
+
+def _statements(documents: list[Any]) -> list[dict[str, Any]]:
+    import json
+    from urllib.parse import unquote
+
+    found: list[dict[str, Any]] = []
+    for document in documents:
+        if isinstance(document, str):
+            document = json.loads(unquote(document))
+        statements = document.get("Statement", [])
+        found += [statements] if isinstance(statements, dict) else statements
+    return found
+
+
+def _matches(patterns: Any, value: str, *, lower: bool) -> bool:
+    from fnmatch import fnmatchcase
+
+    patterns = [patterns] if isinstance(patterns, str) else patterns
+    return any(fnmatchcase(value, p.lower() if lower else p) for p in patterns)
 
 
 def canonical_role_arn(arn: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ecslab.cli.options import timeout_option, yes_option
+from ecslab.cli.options import lab_options, timeout_option, yes_option
 from ecslab.cli.state import with_app
 from ecslab.compose.app import App
 
@@ -156,6 +156,7 @@ def exec_command(app: App, task: str | None, container: str | None) -> int:
 
 
 @click.command("doctor")
+@lab_options
 @with_app
 def doctor(app: App) -> None:
     """Check what would stop the service's tasks, before a deploy or after.
@@ -165,10 +166,13 @@ def doctor(app: App) -> None:
     container's, Fargate in the subnets' zones, the database open to the tasks. Each
     finding says why it blocks and the command that fixes it. Exit 7 on a blocker (as
     `verify`); warnings do not fail. Before the stack exists it says what will be created.
+    The lab's settings (--subnet-ids, --platform, ...) are those the next deploy would use:
+    given subnets are checked instead of the service's.
 
     \b
     Examples:
       ecslab doctor
+      ecslab doctor --subnet-ids subnet-a,subnet-b
       ecslab -o json doctor | jq '.findings'
     """
     from ecslab.lab.doctor import doctor as check

@@ -24,6 +24,9 @@ from ecslab.lab.context import Context
 
 TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 BLOCKER, WARNING, OK, INFO = "blocker", "warning", "ok", "info"
+# CloudFormation does not notice a resource deleted outside it: an update that changes
+# nothing else leaves it missing, so the stack is made again.
+RECREATE = "ecslab destroy && ecslab run-all (CloudFormation does not recreate what was deleted)"
 
 
 @dataclass(frozen=True)
@@ -123,11 +126,14 @@ def _after_stack(app: Context, stack: Stack) -> list[Finding]:
                 "ecslab step deploy-service",
             )
         ]
-    subnets = service.network.subnets if service and service.network else ()
+    # Configured subnets are those the next deploy uses; else the service's own.
+    subnets = app.config.subnet_ids or (
+        service.network.subnets if service and service.network else ()
+    )
     checks: list[tuple[str, Callable[[], list[Finding]]]] = [
         ("roles", lambda: _roles(app, stack, definition)),
         ("image", lambda: _image(app, definition)),
-        ("secret", lambda: _secret(app, stack)),
+        ("secret", lambda: _secret(app, stack, definition)),
         ("log group", lambda: _log_group(app, definition)),
         ("target group", lambda: _target_port(app, stack, definition)),
         ("subnets", lambda: _zones(app, subnets)),
@@ -167,7 +173,7 @@ def _roles(app: Context, stack: Stack, definition: TaskDefinition) -> list[Findi
                     label,
                     f"{arn} does not exist",
                     "ECS cannot assume it: every task fails to start",
-                    "ecslab step deploy-service",
+                    RECREATE,
                 )
             )
         elif TASKS_PRINCIPAL not in trusted:
@@ -270,21 +276,69 @@ def _exists(app: Context, repository: str, digest: str) -> bool:
     )
 
 
-def _secret(app: Context, stack: Stack) -> list[Finding]:
-    arn = app.aws.cloudformation.resource_id(stack.stack_id, "DbPasswordSecret")
-    if arn is None:
-        return [Finding(INFO, "secret", "the stack lists no DbPasswordSecret resource")]
+def _secret(app: Context, stack: Stack, definition: TaskDefinition) -> list[Finding]:
+    """The secrets the containers take (else the stack's DbPasswordSecret): each must
+    exist, and the execution role, which ECS uses to read them, must be allowed to."""
+    arns = sorted({_secret_arn(v) for c in definition.containers for v in c.secrets})
+    arns = [a for a in arns if ":secretsmanager:" in a]
+    if not arns:
+        found = app.aws.cloudformation.resource_id(stack.stack_id, "DbPasswordSecret")
+        arns = [found] if found else []
+    if not arns:
+        return [Finding(INFO, "secret", "the tasks take no Secrets Manager secret")]
+    role = definition.execution_role_arn or app.aws.cloudformation.resource_id(
+        stack.stack_id, "TaskExecutionRole"
+    )
+    return [finding for arn in arns for finding in _one_secret(app, arn, role or "")]
+
+
+def _secret_arn(value_from: str) -> str:
+    """A valueFrom may add `:json-key:version-stage:version-id` to the secret's ARN."""
+    return ":".join(value_from.split(":")[:7])
+
+
+def _one_secret(app: Context, arn: str, role: str) -> list[Finding]:
     if not app.aws.secrets.exists(arn):
         return [
             Finding(
                 BLOCKER,
                 "secret",
-                f"the password secret {arn} is missing",
-                "tasks fail with ResourceInitializationError",
-                "ecslab step deploy-service",
+                f"the secret {arn} is missing (or scheduled for deletion)",
+                "tasks fail with ResourceInitializationError: unable to pull secrets",
+                RECREATE,
             )
         ]
-    return [Finding(OK, "secret", "the password secret exists; the execution role may read it")]
+    granted = app.aws.iam.inline_grant(role, "secretsmanager:GetSecretValue", arn) if role else None
+    name = role.rsplit("/", 1)[-1]
+    if granted:
+        return [Finding(OK, "secret", f"{arn} exists; {name} may read it")]
+    return [
+        Finding(
+            WARNING,
+            "secret",
+            f"{arn} exists, but no inline policy of the execution role {name or '(none)'} "
+            "allows secretsmanager:GetSecretValue on it (attached managed policies are "
+            "not checked)",
+            "without that permission tasks fail with ResourceInitializationError",
+            _grant_fix(name, arn),
+        )
+    ]
+
+
+def _grant_fix(role: str, secret_arn: str) -> str:
+    import json
+    import shlex
+
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}
+        ],
+    }
+    return (
+        f"aws iam put-role-policy --role-name {role or 'EXECUTION_ROLE'} --policy-name "
+        f"read-db-password --policy-document {shlex.quote(json.dumps(policy))}"
+    )
 
 
 def _log_group(app: Context, definition: TaskDefinition) -> list[Finding]:
@@ -309,13 +363,17 @@ def _target_port(app: Context, stack: Stack, definition: TaskDefinition) -> list
     if port is None:
         return [Finding(WARNING, "target group", "the stack's target group was not found")]
     if ports and port not in ports:
+        # ECS registers each task's IP on the service's containerPort, not on the target
+        # group's port (a default only), and the health check's traffic-port follows the
+        # target: traffic still reaches the container. The mismatch is drift, not a block.
         return [
             Finding(
-                BLOCKER,
+                WARNING,
                 "target group",
-                f"the target group sends to port {port}, the container listens on "
+                f"the target group's port is {port}, the container listens on "
                 f"{', '.join(map(str, ports))}",
-                "every health check fails; the circuit breaker rolls back",
+                "ECS registers targets on the service's containerPort, so traffic still "
+                "arrives; a health check set to a fixed port would not",
                 "ecslab step deploy-service (ContainerPort sets both)",
             )
         ]
@@ -336,7 +394,7 @@ def _zones(app: Context, subnet_ids: tuple[str, ...]) -> list[Finding]:
                 "subnets",
                 f"{shown}: no Fargate in that zone",
                 "tasks placed there fail to start",
-                "ecslab --subnet-ids A,B run-all (subnets in other zones)",
+                "ecslab run-all --subnet-ids A,B (subnets in other zones)",
             )
         ]
     return [Finding(OK, "subnets", f"{len(subnet_ids)} subnet(s), all in zones with Fargate")]

@@ -22,6 +22,10 @@ them.
   register, deregister and health_for, so moto's checks (a stopped EC2 instance, an
   unknown target) still apply; moto's cleanup of terminated EC2 instances still looks
   targets up by Id (the sandbox has no EC2 instances).
+- `role_policy_documents`: a role's inline policies from a template (`Policies:`) are kept
+  as dicts, and GetRolePolicy answers their Python repr, not JSON, so no client can read
+  them (`ecslab doctor` reads the execution role's). The fix keeps them as JSON text, as
+  PutRolePolicy does.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def build_fixes(patches: PatchSet) -> None:
     dependents_follow(patches)
     target_group_replacement(patches)
     targets_by_id_and_port(patches)
+    role_policy_documents(patches)
 
 
 # -- ExecuteChangeSet's outputs ---------------------------------------------------------------
@@ -340,3 +345,31 @@ def _health_for(original: Any) -> Any:
         return original(_as_moto_keys(self, target), target, ec2_backend)
 
     return health_for
+
+
+# -- a role's inline policies from a template -------------------------------------------------
+
+
+def role_policy_documents(patches: PatchSet) -> None:
+    from moto.iam.models import Role
+
+    patches.replace(
+        Role,
+        "put_policy",
+        _policy_as_json,
+        params=("self", "policy_name", "policy_json"),
+        why="GetRolePolicy answers the Python repr of a template's inline policy; `ecslab "
+        "doctor` reads the execution role's",
+        moto_bug="IAM: a role's inline policies from CloudFormation are stored as dicts, so "
+        "GetRolePolicy returns their repr instead of JSON",
+    )
+
+
+def _policy_as_json(original: Any) -> Any:
+    def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
+        import json
+
+        text = policy_json if isinstance(policy_json, str) else json.dumps(policy_json)
+        original(self, policy_name, text)
+
+    return put_policy

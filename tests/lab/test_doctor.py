@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from ecslab.aws.iam import policies_allow
 from ecslab.core.errors import VerifyFailed
 from ecslab.lab.doctor import BLOCKER, OK, doctor, examine
 from tests.helpers import make_app, output
@@ -65,3 +66,35 @@ def test_a_role_that_does_not_trust_ecs_tasks_is_a_blocker_with_the_fix(
     hint = caught.value.hint or ""
     assert "aws iam update-assume-role-policy" in hint and "ecs-tasks.amazonaws.com" in hint
     assert "aws logs create-log-group --log-group-name ecslab-dev-microservice" in hint
+
+
+ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+
+
+@pytest.mark.parametrize(
+    ("statements", "allowed"),
+    [
+        ([{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": ARN}], True),
+        ([{"Effect": "Allow", "Action": ["secretsmanager:Get*"], "Resource": "*"}], True),
+        ([{"Effect": "Allow", "Action": "SecretsManager:getsecretvalue", "Resource": ARN}], True),
+        (
+            [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": ARN[:-6] + "??????"}],
+            True,
+        ),
+        ([{"Effect": "Allow", "Action": "secretsmanager:DescribeSecret", "Resource": ARN}], False),
+        ([{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "x"}], False),
+        (
+            [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": ARN},
+            ],
+            False,
+        ),
+    ],
+)
+def test_policies_allow_follows_iam_matching(
+    statements: list[dict[str, object]], allowed: bool
+) -> None:
+    document = {"Version": "2012-10-17", "Statement": statements}
+
+    assert policies_allow([document], "secretsmanager:GetSecretValue", ARN) is allowed

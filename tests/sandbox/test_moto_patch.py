@@ -1,4 +1,5 @@
-"""The sandbox's moto fixes: target groups keyed by Id and port, as AWS keys them."""
+"""The sandbox's moto fixes: target groups keyed by Id and port, as AWS keys them; a
+template role's inline policies readable as JSON."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from ecslab.sandbox.moto_patch import targets_by_id_and_port
+from ecslab.sandbox.moto_patch import role_policy_documents, targets_by_id_and_port
 from tests.helpers import moto_fixes
 
 
@@ -61,3 +62,32 @@ def test_moto_still_refuses_a_stopped_instance(aws: boto3.Session, group: str) -
         elbv2.register_targets(
             TargetGroupArn=group, Targets=[{"Id": instance["InstanceId"], "Port": 80}]
         )
+
+
+ROLE_TEMPLATE = """
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - {Effect: Allow, Action: sts:AssumeRole, Principal: {Service: ecs-tasks.amazonaws.com}}
+      Policies:
+        - PolicyName: read-it
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - {Effect: Allow, Action: secretsmanager:GetSecretValue, Resource: '*'}
+"""
+
+
+def test_a_template_roles_inline_policy_reads_back_as_json(aws: boto3.Session) -> None:
+    with moto_fixes(role_policy_documents):
+        aws.client("cloudformation").create_stack(StackName="roles", TemplateBody=ROLE_TEMPLATE)
+        iam = aws.client("iam")
+        (role,) = iam.list_roles()["Roles"]
+        found = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="read-it")
+
+    statement = found["PolicyDocument"]["Statement"][0]
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
