@@ -4,7 +4,9 @@ One sandbox AWS API (serve-moto with every area, HAProxy in front, clock x5: a s
 minute lasts 12 s) and one service with two target groups and a deployment alarm. A load
 loop runs through HAProxy during each deployment: no request may fail. The tiny app says
 which task definition served a request (`version N`), so the canary's split is measured
-and compared with its configured percent. The tests run in order on the one service.
+and compared with its configured percent. The tests run in order on the one service:
+canary (version 2), linear (6), a broken blue/green (3), an alarm during bake (4), a
+release answering errors (5).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ CANARY_PERCENT = 20.0
 ALARM = "web-target-5xx"
 SPLIT_SAMPLE = 500  # requests measured while the canary holds its share
 SPLIT_TOLERANCE = 3.0  # percentage points
+LINEAR_STEP = 34.0  # three steps: 34, 68, then 100
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +215,49 @@ def test_canary_shifts_its_share_then_all_traffic_without_a_failed_request(
     assert {get(box.lb_url).split()[1] for _ in range(20)} == {"2"}
 
 
+def test_linear_moves_the_traffic_in_steps_without_a_failed_request(
+    box: Sandbox, service: dict[str, str], image: str
+) -> None:
+    """LINEAR: the production share grows by stepPercent each interval (on the sandbox's
+    clock), the old version answers until the last step, and no request fails."""
+    config = {**_canary(), "strategy": "LINEAR"}
+    del config["canaryConfiguration"]
+    config["linearConfiguration"] = {"stepPercent": LINEAR_STEP, "stepBakeTimeInMinutes": 1}
+    weights: list[float] = []
+    seen: list[str] = []
+
+    before = _latest(box)["serviceDeploymentArn"]
+
+    def finished() -> bool:
+        latest = _latest(box)
+        if latest["serviceDeploymentArn"] == before:
+            return False  # the new deployment is not in the history yet
+        weight = _weight(latest)
+        if weight is not None and (not weights or weights[-1] != weight):
+            weights.append(weight)
+        where = f"{latest['status']}/{latest.get('lifecycleStage')}"
+        if not seen or seen[-1] != where:
+            seen.append(where)
+        return bool(latest["status"] == "SUCCESSFUL")
+
+    with Load(box.lb_url, seconds=240, key=_version) as load:
+        _update(box, image, config, VERSION="6")
+        try:
+            until(finished, 180, "the linear deployment succeeds", step=0.3)
+        except AssertionError as exc:
+            reason = _latest(box).get("rollback", {}).get("reason")
+            raise AssertionError(f"{exc}; seen: {seen}; weights {weights}; {reason}") from None
+        until(stable(box), 60, "version 6 alone runs")
+    print(f"\nlinear: production weights seen {weights}; load loop {dict(load.answers)}")
+    assert load.failures == []
+    assert weights[-1] == 100.0
+    steps = [w for w in weights if 0 < w < 100]
+    assert steps == sorted(steps) and len(steps) >= 2, weights
+    assert all(w % LINEAR_STEP == 0 for w in steps), weights
+    assert "6" in load.answers and len(load.answers) >= 2
+    assert _serving(box) == {"6"}
+
+
 def test_a_broken_image_under_blue_green_never_gets_production_traffic(
     box: Sandbox, service: dict[str, str], image: str
 ) -> None:
@@ -272,8 +318,8 @@ def test_an_alarm_during_bake_rolls_back_to_the_old_tasks(
     assert ALARM in latest["rollback"]["reason"]
     assert latest["alarms"]["triggeredAlarmNames"] == [ALARM]
     assert any(ALARM in event["message"] for event in service_now["events"])
-    assert {get(box.lb_url).split()[1] for _ in range(20)} == {"2"}
-    assert "2" in load.answers and "4" in load.answers
+    assert {get(box.lb_url).split()[1] for _ in range(20)} == {"6"}
+    assert "6" in load.answers and "4" in load.answers
 
 
 def test_a_release_that_answers_errors_is_rolled_back_by_the_5xx_alarm(
