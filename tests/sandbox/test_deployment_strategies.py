@@ -1,12 +1,12 @@
-"""Canary, blue/green and alarm rollback in the sandbox, under load through its load balancer.
+"""Canary, linear, blue/green and alarm rollback in the sandbox, under load through HAProxy.
 
 One sandbox AWS API (serve-moto with every area, HAProxy in front, clock x5: a sandbox
 minute lasts 12 s) and one service with two target groups and a deployment alarm. A load
 loop runs through HAProxy during each deployment: no request may fail. The tiny app says
 which task definition served a request (`version N`), so the canary's split is measured
 and compared with its configured percent. The tests run in order on the one service:
-canary (version 2), linear (6), a broken blue/green (3), an alarm during bake (4), a
-release answering errors (5).
+canary (version 2), linear (6), blue/green (7), a broken blue/green (3), an alarm during
+bake (4), a release answering errors (5).
 """
 
 from __future__ import annotations
@@ -258,6 +258,36 @@ def test_linear_moves_the_traffic_in_steps_without_a_failed_request(
     assert _serving(box) == {"6"}
 
 
+def test_blue_green_moves_all_traffic_at_once_without_a_failed_request(
+    box: Sandbox, service: dict[str, str], image: str
+) -> None:
+    """BLUE_GREEN: the green tasks take no production traffic until all are healthy, then
+    all of it at once; blue keeps answering until then, and no request fails."""
+    config = {**_canary(), "strategy": "BLUE_GREEN"}
+    del config["canaryConfiguration"]
+    before = _latest(box)["serviceDeploymentArn"]
+    weights: list[float] = []
+
+    def finished() -> bool:
+        latest = _latest(box)
+        if latest["serviceDeploymentArn"] == before:
+            return False  # the new deployment is not in the history yet
+        weight = _weight(latest)
+        if weight is not None and (not weights or weights[-1] != weight):
+            weights.append(weight)
+        return bool(latest["status"] == "SUCCESSFUL")
+
+    with Load(box.lb_url, seconds=240, key=_version) as load:
+        _update(box, image, config, VERSION="7")
+        until(finished, 180, "the blue/green deployment succeeds", step=0.3)
+        until(stable(box), 60, "version 7 alone runs")
+    print(f"\nblue/green: production weights seen {weights}; load loop {dict(load.answers)}")
+    assert load.failures == []
+    assert [w for w in weights if w > 0] == [100.0], weights
+    assert set(load.answers) == {"6", "7"}
+    assert _serving(box) == {"7"}
+
+
 def test_a_broken_image_under_blue_green_never_gets_production_traffic(
     box: Sandbox, service: dict[str, str], image: str
 ) -> None:
@@ -318,8 +348,8 @@ def test_an_alarm_during_bake_rolls_back_to_the_old_tasks(
     assert ALARM in latest["rollback"]["reason"]
     assert latest["alarms"]["triggeredAlarmNames"] == [ALARM]
     assert any(ALARM in event["message"] for event in service_now["events"])
-    assert {get(box.lb_url).split()[1] for _ in range(20)} == {"6"}
-    assert "6" in load.answers and "4" in load.answers
+    assert {get(box.lb_url).split()[1] for _ in range(20)} == {"7"}
+    assert "7" in load.answers and "4" in load.answers
 
 
 def test_a_release_that_answers_errors_is_rolled_back_by_the_5xx_alarm(
