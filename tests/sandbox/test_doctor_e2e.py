@@ -15,11 +15,8 @@ database check says "not checked" in the sandbox (no RDS instance to read).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +25,9 @@ from ecslab.aws.ecr import INDEX_TYPES, SINGLE_MANIFEST_TYPES
 from ecslab.cli import run
 from ecslab.lab.doctor import RECREATE
 from ecslab.sandbox import PrivateDockerd
-from ecslab.sandbox.state import SandboxState, load_state
+from ecslab.sandbox.state import SandboxState
+from tests.sandbox.lab_support import deployed_lab
 
-REPO = Path(__file__).resolve().parents[2]
 LOG_GROUP = "ecslab-dev-microservice"
 REPOSITORY = "ecslab-dev-microservice"
 TRUST_EC2 = json.dumps(
@@ -75,29 +72,9 @@ def state(
     dockerd: PrivateDockerd, base_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SandboxState]:
     """A sandbox with the lab deployed by `run-all`; taken down after the module."""
-    tmp_path = tmp_path_factory.mktemp("doctor")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in list(os.environ):
-            if name.startswith(("ECSLAB_", "AWS_")) or name in ("NO_COLOR", "CI"):
-                patch.delenv(name, raising=False)
-        patch.chdir(tmp_path)
-        patch.setenv("AWS_CONFIG_FILE", os.devnull)
-        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-        patch.setenv("DOCKER_HOST", dockerd.docker_host)
-        patch.setenv("ECSLAB_BASE_IMAGE", base_image)
-        microsite = shutil.copytree(
-            REPO / "microsite",
-            tmp_path / "microsite",
-            ignore=shutil.ignore_patterns("__pycache__"),
-        )
-        patch.setenv("ECSLAB_MICROSITE_DIR", str(microsite))
-        try:
-            assert run(["--sandbox", "--yes", "-o", "json", "run-all"]) == 0
-            found = load_state(tmp_path / ".ecslab" / "sandbox")
-            assert found is not None
-            yield found
-        finally:
-            run(["sandbox", "down"])
+    folder = tmp_path_factory.mktemp("doctor")
+    with deployed_lab(dockerd.docker_host, base_image, folder) as lab:
+        yield lab.state
 
 
 def _doctor(capsys: pytest.CaptureFixture[str], *options: str) -> Doctor:

@@ -10,22 +10,19 @@ acts on the deployed lab.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ecslab.cli import run
 from ecslab.sandbox import PrivateDockerd
-from ecslab.sandbox.state import SandboxState, load_state
+from ecslab.sandbox.state import SandboxState
 from tests.load_support import Load
+from tests.sandbox.lab_support import Lab, deployed_lab
 
-REPO = Path(__file__).resolve().parents[2]
 CLUSTER, SERVICE = "ecslab-dev-cluster", "ecslab-dev-microservice"
 
 
@@ -45,43 +42,13 @@ class Result:
         return found
 
 
-@dataclass
-class Lab:
-    root: Path
-    microsite: Path
-    state: SandboxState
-
-
 @pytest.fixture(scope="module")
 def lab(
     dockerd: PrivateDockerd, base_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Lab]:
     """A sandbox with the lab deployed by `run-all`; taken down after the module."""
-    tmp_path = tmp_path_factory.mktemp("operations")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in list(os.environ):
-            if name.startswith(("ECSLAB_", "AWS_")) or name in ("NO_COLOR", "CI"):
-                patch.delenv(name, raising=False)
-        patch.chdir(tmp_path)
-        patch.setenv("AWS_CONFIG_FILE", os.devnull)
-        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-        patch.setenv("DOCKER_HOST", dockerd.docker_host)
-        patch.setenv("ECSLAB_BASE_IMAGE", base_image)
-        microsite = shutil.copytree(
-            REPO / "microsite",
-            tmp_path / "microsite",
-            ignore=shutil.ignore_patterns("__pycache__"),
-        )
-        patch.setenv("ECSLAB_MICROSITE_DIR", str(microsite))
-        patch.setenv("ECSLAB_OUTPUT", "json")
-        root = tmp_path / ".ecslab" / "sandbox"
-        try:
-            assert run(["--sandbox", "--yes", "run-all"]) == 0
-            state = load_state(root)
-            assert state is not None
-            yield Lab(root, Path(microsite), state)
-        finally:
-            run(["sandbox", "down"])
+    with deployed_lab(dockerd.docker_host, base_image, tmp_path_factory.mktemp("ops")) as lab:
+        yield lab
 
 
 def _ecslab(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
