@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ecslab.core.naming import awslogs_stream
 from ecslab.sandbox.emulator import ecs_containers as containers
 from ecslab.sandbox.emulator import ecs_moto, ecs_strategies
 from ecslab.sandbox.emulator.ecs_model import (
@@ -646,7 +647,7 @@ class Scheduler:
         from moto.logs.models import logs_backends
 
         prefix = options.get("awslogs-stream-prefix")
-        stream = f"{prefix}/{task.container_name}/{task.id}" if prefix else task.runtime_id
+        stream = awslogs_stream(prefix, task.container_name, task.id) if prefix else task.runtime_id
         logs = logs_backends[ACCOUNT][options.get("awslogs-region") or self.context.region]
         try:
             if (
