@@ -248,6 +248,7 @@ def test_a_subnet_in_a_zone_without_fargate(
     vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]
     good = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
     fine = next(s["SubnetId"] for s in good["Subnets"] if s["AvailabilityZone"] != zone)
+    # a subnet record in moto (a CIDR inside its default VPC): data only, never contacted
     created = ec2.create_subnet(
         VpcId=vpc["VpcId"], CidrBlock="172.31.200.0/24", AvailabilityZone=zone
     )["Subnet"]["SubnetId"]
