@@ -582,26 +582,8 @@ class Scheduler:
         with self.lock:
             task.move("PENDING")
             task.pull_started_at = stamp(self.clock())
-        image = self._pullable(task.image)
         try:
-            digest = containers.pull(self.client, image)
-            with self.lock:
-                task.pull_stopped_at = stamp(self.clock())
-                task.image_digest = digest
-            launch = containers.Launch(
-                task.task_arn,
-                task.id,
-                task.cluster_name,
-                task.service_name,
-                container,
-                int(task.cpu),
-                int(task.memory),
-                task.port,
-                self._container_port(container),
-                image,
-                self.scale,
-            )
-            started = containers.run(self.client, launch, self.context.state_dir)
+            started = self.pull_and_run(task, container)
         except docker.errors.DockerException as exc:
             with self.lock:
                 reason = (
@@ -620,6 +602,29 @@ class Scheduler:
             task.move("RUNNING")
             self._ship_logs(task, container)
             self._register(service, runtime, task, now)
+
+    def pull_and_run(self, task: TaskRecord, container: dict[str, Any]) -> Any:
+        """Pull the task's image (its pull stopped then), then run its container held to
+        the task's size; Docker's errors are the caller's to turn into a stop reason."""
+        image = self._pullable(task.image)
+        digest = containers.pull(self.client, image)
+        with self.lock:
+            task.pull_stopped_at = stamp(self.clock())
+            task.image_digest = digest
+        launch = containers.Launch(
+            task.task_arn,
+            task.id,
+            task.cluster_name,
+            task.service_name,
+            container,
+            int(task.cpu),
+            int(task.memory),
+            task.port,
+            self._container_port(container),
+            image,
+            self.scale,
+        )
+        return containers.run(self.client, launch, self.context.state_dir)
 
     def _pullable(self, image: str) -> str:
         """ECR references point at the sandbox's registry (ECR's data plane)."""

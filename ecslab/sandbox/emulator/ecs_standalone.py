@@ -262,7 +262,7 @@ class Standalone:
 
         scheduler = self.scheduler
         try:
-            started = self._launch(task, container)
+            started = self.scheduler.pull_and_run(task, container)
         except (docker.errors.DockerException, OSError) as exc:
             with scheduler.lock:
                 pulled = task.pull_stopped_at is not None
@@ -277,25 +277,3 @@ class Standalone:
             task.runtime_id = str(started.id)
             task.connectivity, task.connectivity_at = "CONNECTED", stamp(scheduler.clock())
             scheduler._ship_logs(task, container)
-
-    def _launch(self, task: TaskRecord, container: dict[str, Any]) -> Any:
-        scheduler = self.scheduler
-        image = scheduler._pullable(task.image)
-        digest = containers.pull(scheduler.client, image)
-        with scheduler.lock:
-            task.pull_stopped_at = stamp(scheduler.clock())
-            task.image_digest = digest
-        launch = containers.Launch(
-            task.task_arn,
-            task.id,
-            task.cluster_name,
-            "",
-            container,
-            int(task.cpu),
-            int(task.memory),
-            task.port,
-            scheduler._container_port(container),
-            image,
-            scheduler.scale,
-        )
-        return containers.run(scheduler.client, launch, scheduler.context.state_dir)
