@@ -10,14 +10,13 @@ endpoint with fake keys and no user configuration, and returns the parsed JSON o
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.tool_venv import ToolUnavailable, VenvTool
+from tests.tool_venv import ToolUnavailable, VenvTool, tool_env
 
 COMMAND_TIMEOUT = 60.0
 
@@ -40,16 +39,7 @@ class AwsCli:
     region: str = "us-east-1"
 
     def env(self) -> dict[str, str]:
-        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
-        env = {k: v for k, v in os.environ.items() if k in keep}
-        env.update(
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            AWS_PAGER="",
-        )
-        return env
+        return tool_env(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_PAGER="")
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         argv = [

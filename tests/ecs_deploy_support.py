@@ -9,12 +9,11 @@ its clients with boto3, which reads AWS_ENDPOINT_URL, so that is how it reaches 
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.tool_venv import ToolUnavailable, VenvTool
+from tests.tool_venv import ToolUnavailable, VenvTool, tool_env
 
 TOOL = VenvTool("ecs-deploy", "ecs-deploy>=1.15,<2", "ecs", "ECSLAB_TEST_ECS_DEPLOY")
 EcsDeployUnavailable = ToolUnavailable
@@ -34,15 +33,7 @@ class EcsDeploy:
     region: str = "us-east-1"
 
     def env(self) -> dict[str, str]:
-        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
-        env = {k: v for k, v in os.environ.items() if k in keep}
-        env.update(
-            AWS_ENDPOINT_URL=self.endpoint_url,
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            NO_PROXY="127.0.0.1,localhost",
-        )
-        return env
+        return tool_env(AWS_ENDPOINT_URL=self.endpoint_url, NO_PROXY="127.0.0.1,localhost")
 
     def run(
         self, command: str, *args: str, timeout: float = 180

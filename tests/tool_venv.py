@@ -18,6 +18,15 @@ from pathlib import Path
 INSTALL_TIMEOUT = 600.0
 
 
+def tool_env(**extra: str) -> dict[str, str]:
+    """A tool's environment: this process's PATH, home, locale and temp folder only, no user
+    AWS configuration (AWS_CONFIG_FILE and the credentials file are /dev/null), then `extra`."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, **extra)
+    return env
+
+
 class ToolUnavailable(Exception):
     """The tool could not be installed (no package index, for one)."""
 

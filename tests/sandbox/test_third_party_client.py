@@ -31,6 +31,7 @@ from ecslab.sandbox.emulator.ecs_containers import LABEL_ROOT, LABEL_TASK
 from ecslab.sandbox.state import load_state
 from tests.ecs_deploy_support import EcsDeploy, EcsDeployUnavailable, ensure_ecs_deploy
 from tests.load_support import Load
+from tests.sandbox.emulator.ecs_support import until
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER, SERVICE = "ecslab-dev-cluster", "ecslab-dev-microservice"
@@ -167,8 +168,16 @@ def test_ecs_deploy_drives_the_sandbox(
         scaled = ecs.run("scale", CLUSTER, SERVICE, "3")
         assert scaled.returncode == 0, scaled.stdout + scaled.stderr
         assert "Scaling successful" in scaled.stdout
-        events = [e["message"] for e in lab.service()["events"]]
-        assert any(m.startswith(f"(service {SERVICE}) has started 1 tasks") for m in events)
+        # ecs-deploy returns once desiredCount is 3; the scheduler starts the task on its
+        # next pass, and says so in the service's events then (bounded wait for it)
+        until(
+            lambda: any(
+                e["message"].startswith(f"(service {SERVICE}) has started 1 tasks")
+                for e in lab.service()["events"]
+            ),
+            30,
+            "the service event of the third task's start",
+        )
 
         # a broken revision: ECS's circuit breaker rolls it back (ecs-deploy, as on AWS,
         # then reports the stable service, now on the previous revision, as a success)
